@@ -1,0 +1,29 @@
+# Two commands for a fresh machine (see README):
+#   make kiosk   set up the device environment and run the kiosk on the bundled model
+#   make test    set up everything (system packages, venvs, extras) and run the whole test suite
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: kiosk device-env dev-env test lint bench measure
+
+device-env:
+	PY="$(PY)" bash .ci/setup.sh device
+
+dev-env:
+	PY="$(PY)" bash .ci/setup.sh dev
+
+kiosk: device-env
+	$(BIN)/digitkiosk kiosk
+
+test: dev-env
+	DIGITKIOSK_REQUIRE_TFLITE_RUNTIME=1 $(BIN)/python -m pytest -q
+
+lint: dev-env
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: device-env
+	$(BIN)/digitkiosk bench
+
+measure: dev-env
+	$(BIN)/python tests/benchmarks/measure_pendigits.py

@@ -1,0 +1,119 @@
+"""`digitkiosk bench`: the device's speed and memory figures, measured on this machine.
+
+Cold start is measured in a fresh process (import → verified load → first prediction), the rest
+in this one on one interpreter thread. Inputs are the real digits shipped with the package.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from importlib import resources
+
+import numpy as np
+
+from .loader import load_model, selftest_digits
+from .recognizer import Recognizer
+from .strokes import parse_strokes
+
+COLD_START_CODE = """
+import sys, time
+t0 = time.perf_counter()
+from digitkiosk.device.loader import load_model, selftest_digits
+from digitkiosk.device.recognizer import Recognizer
+model, backend = sys.argv[1] or None, sys.argv[2] or None
+r = Recognizer(load_model(model, backend=backend))
+images, _ = selftest_digits()
+r.classify(images[:1] / 255.0)
+print(time.perf_counter() - t0)
+"""
+
+
+def _percentiles(samples: list[float]) -> dict:
+    a = np.asarray(samples) * 1000.0
+    return {
+        "p50_ms": round(float(np.percentile(a, 50)), 4),
+        "p99_ms": round(float(np.percentile(a, 99)), 4),
+        "n": len(samples),
+    }
+
+
+def cold_start(model: str | None, backend: str | None, runs: int = 3) -> dict:
+    """Wall time from process spawn to first prediction (median of `runs`), and the in-process part."""
+    walls, inner = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", COLD_START_CODE, model or "", backend or ""],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        walls.append(time.perf_counter() - t0)
+        inner.append(float(out.stdout.strip().splitlines()[-1]))
+    return {
+        "process_to_first_prediction_s": round(float(np.median(walls)), 3),
+        "import_load_predict_s": round(float(np.median(inner)), 3),
+    }
+
+
+def compose_page(images: np.ndarray, count: int = 6, seed: int = 0) -> np.ndarray:
+    """A 640x480 'photo': dark digits on light paper with a lighting gradient."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    page = np.full((480, 640), 235, np.float32)
+    page -= np.linspace(0, 50, 640)[None, :]  # uneven light
+    for i in range(count):
+        d = cv2.resize(images[rng.integers(len(images))].astype(np.float32), (84, 84))
+        y, x = 190, 40 + i * 95
+        page[y : y + 84, x : x + 84] -= d * 0.7
+    page += rng.normal(0, 4, page.shape)
+    return np.clip(page, 0, 255).astype(np.uint8)
+
+
+def run_bench(model: str | None = None, backend: str | None = None, repeats: int = 500) -> dict:
+    loaded = load_model(model, backend=backend, num_threads=1)
+    recognizer = Recognizer(loaded)
+    images, _ = selftest_digits()
+    x = images.astype(np.float32) / 255.0
+    runner = loaded.runner
+    for i in range(50):  # warm-up
+        runner.predict(x[i % len(x)][None])
+    infer = []
+    for i in range(repeats):
+        one = x[i % len(x)][None]
+        t0 = time.perf_counter()
+        runner.predict(one)
+        infer.append(time.perf_counter() - t0)
+
+    with resources.files("digitkiosk.device").joinpath("data/sample_strokes.jsonl").open() as f:
+        samples = [parse_strokes(json.loads(line)["strokes"]) for line in f if line.strip()]
+    stroke_times = []
+    for i in range(max(200, len(samples))):
+        t0 = time.perf_counter()
+        recognizer.read_strokes(samples[i % len(samples)])
+        stroke_times.append(time.perf_counter() - t0)
+
+    result = {
+        "model": loaded.describe(),
+        "cold_start": cold_start(model, backend),
+        "inference_one_digit_1_thread": _percentiles(infer),
+        "strokes_to_prediction": _percentiles(stroke_times),
+    }
+    try:
+        page = compose_page(images)
+        recognizer.read_image(page)
+        page_times = []
+        for _ in range(100):
+            t0 = time.perf_counter()
+            recognizer.read_image(page)
+            page_times.append(time.perf_counter() - t0)
+        result["image_640x480_to_digits"] = _percentiles(page_times)
+    except NotImplementedError:
+        result["image_640x480_to_digits"] = None
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+    return result

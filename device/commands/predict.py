@@ -1,0 +1,45 @@
+"""`digitkiosk predict IMAGE...`: read the digits in photos or scans."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .common import add_model_arguments
+
+HELP = "read the digits (a number, or lines of numbers) in photos or scans"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
+    p.add_argument("--json", action="store_true", help="one JSON object per image")
+    p.add_argument("--single", action="store_true", help="each image holds one digit filling it")
+    add_model_arguments(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+    from ..imageio import read_image
+    from .common import open_recognizer
+
+    recognizer = open_recognizer(args)
+    model = f"{recognizer.model.card.name} {recognizer.model.card.version}"
+    failed = 0
+    for path in args.images:
+        try:
+            image = read_image(path)
+            reading = recognizer.read_single(image) if args.single else recognizer.read_image(image)
+        except InputError as e:  # includes "nothing to read": per image, the others still run
+            failed += 1
+            if args.json:
+                print(json.dumps({"path": path, "text": "", "digits": [], "error": str(e), "model": model}))
+            else:
+                print(f"digitkiosk: {path}: {e}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps({"path": path, **reading.to_json(), "model": model}))
+        else:
+            confs = " ".join(f"{d.confidence:.2f}" for d in reading.digits)
+            print(f"{path}: {reading.text}  (confidence {confs})")
+    return 1 if failed else 0

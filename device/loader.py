@@ -1,0 +1,206 @@
+"""Loading a model safely: card → size and sha256 → TFLite identifier → interpreter from bytes
+(the verifying path) → tensor shapes, dtypes and quantization against the card → self-test on
+real digits shipped with the package. Any failure refuses the model with its own message, and a
+refused model is never handed to an interpreter again in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .backends import get_backend
+from .errors import (
+    ChecksumMismatchError,
+    DigitkioskError,
+    ModelError,
+    ModelMissingError,
+    ModelShapeError,
+    NotATFLiteModelError,
+    SelfTestFailedError,
+)
+from .fileutil import sha256_bytes
+from .mnist_prep import PREP_ID
+from .modelcard import ModelCard, card_path_for, read_card
+from .runner import Runner
+
+log = logging.getLogger(__name__)
+
+MAX_MODEL_BYTES = 16 * 1024 * 1024
+TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8
+DEFAULT_MODEL_NAME = "digitnet.tflite"
+ENV_MODEL = "DIGITKIOSK_MODEL"
+ENV_THREADS = "DIGITKIOSK_THREADS"
+SELFTEST_MIN_ACCURACY = 0.9
+
+# Model package (card + model bytes) → why it was refused. Keyed on both: the same bytes with a
+# corrected (re-signed) card are a different package and get a fresh hearing.
+# Guarded by a lock: the kiosk reloads models from a watcher thread.
+_refused: dict[str, str] = {}
+_refused_lock = threading.Lock()
+
+#: Optional extra check of a card and model bytes, e.g. a signature (see signing.py).
+Verifier = Callable[[ModelCard, bytes], None]
+
+
+def default_model_path() -> Path:
+    """The model shipped with the package (or DIGITKIOSK_MODEL)."""
+    env = os.environ.get(ENV_MODEL)
+    if env:
+        return Path(env)
+    return Path(str(resources.files("digitkiosk.models") / DEFAULT_MODEL_NAME))
+
+
+def read_model_bytes(path: str | Path) -> bytes:
+    """Read a .tflite file with size and identifier checks (no card involved)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelMissingError(f"model not found: {path}")
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise NotATFLiteModelError(f"not a digit model: {path} is {size} bytes (limit {MAX_MODEL_BYTES})")
+    data = path.read_bytes()
+    if len(data) < 8 or data[4:8] != TFLITE_IDENTIFIER:
+        raise NotATFLiteModelError(f"not a TFLite model: {path}")
+    return data
+
+
+@dataclass
+class LoadedModel:
+    card: ModelCard
+    runner: Runner
+    backend: str
+    path: Path
+    sha256: str
+    selftest_accuracy: float
+
+    def predict_probs(self, images: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) float in [0, 1] → (N, 10) probabilities."""
+        return self.runner.predict(images)
+
+    def describe(self) -> dict:
+        return {
+            "name": self.card.name,
+            "version": self.card.version,
+            "sha256": self.sha256,
+            "path": str(self.path),
+            "backend": self.backend,
+        }
+
+
+def load_model(
+    path: str | Path | None = None,
+    *,
+    backend: str | None = None,
+    num_threads: int | None = None,
+    verifier: Verifier | None = None,
+) -> LoadedModel:
+    """Load and verify a model. `path` is the .tflite or its .json card (default: the bundled model)."""
+    card = read_card(card_path_for(path or default_model_path()))
+    model_path = card.model_file
+    if card.preprocessing != PREP_ID:
+        raise ModelError(
+            f"model expects input preparation {card.preprocessing!r}, this device does {PREP_ID!r}"
+        )
+    if not model_path.is_file():
+        raise ModelMissingError(f"model file not found: {model_path}")
+    size = model_path.stat().st_size
+    if size != card.size:
+        raise ChecksumMismatchError(f"size mismatch: {model_path} is {size} bytes, its card says {card.size}")
+    data = model_path.read_bytes()
+    digest = sha256_bytes(data)
+    if digest != card.sha256:
+        raise ChecksumMismatchError(
+            f"checksum mismatch: {model_path} does not match its card (tampered or corrupt)"
+        )
+    package = sha256_bytes(json.dumps(card.data, sort_keys=True).encode() + digest.encode())
+    with _refused_lock:
+        earlier = _refused.get(package)
+    if earlier:
+        raise ModelError(f"model refused earlier in this process: {earlier}")
+    try:
+        if data[4:8] != TFLITE_IDENTIFIER:
+            raise NotATFLiteModelError(f"not a TFLite model: {model_path}")
+        if verifier is not None:
+            verifier(card, data)
+        loaded = _build(card, data, digest, model_path, backend, num_threads)
+    except DigitkioskError as e:
+        with _refused_lock:
+            _refused[package] = str(e)
+        log.warning("refused model %s: %s", model_path, e)
+        raise
+    log.info("loaded model %s %s (%s) via %s", card.name, card.version, digest[:12], loaded.backend)
+    return loaded
+
+
+def _build(
+    card: ModelCard, data: bytes, digest: str, path: Path, backend_name: str | None, num_threads: int | None
+) -> LoadedModel:
+    backend = get_backend(backend_name)
+    threads = num_threads or int(os.environ.get(ENV_THREADS, "1") or 1)
+    try:
+        interpreter = backend.interpreter(data, num_threads=threads)
+        runner = Runner(interpreter)
+    except (ValueError, RuntimeError) as e:
+        raise NotATFLiteModelError(f"not a valid TFLite model: {path} ({_first_line(e)})") from None
+    _check_tensor(runner.input_details, card.input, "input", path)
+    _check_tensor(runner.output_details, card.output, "output", path)
+    if card.output.shape[-1] != len(card.labels):
+        raise ModelShapeError(
+            f"shape mismatch: {path} has {card.output.shape[-1]} outputs for {len(card.labels)} labels"
+        )
+    accuracy = _self_test(runner, path)
+    return LoadedModel(card, runner, backend.name, path, digest, accuracy)
+
+
+def _check_tensor(details: dict, spec, which: str, path: Path) -> None:
+    shape = tuple(int(v) for v in details["shape"])
+    dtype = np.dtype(details["dtype"]).name
+    scale, zero = details["quantization"]
+    if shape[1:] != tuple(spec.shape[1:]):
+        raise ModelShapeError(
+            f"shape mismatch: {path} {which} is {list(shape)}, its card says {list(spec.shape)}"
+        )
+    if dtype != spec.dtype:
+        raise ModelShapeError(f"dtype mismatch: {path} {which} is {dtype}, its card says {spec.dtype}")
+    if int(zero) != spec.zero_point or not np.isclose(float(scale), spec.scale, rtol=1e-5, atol=1e-9):
+        raise ModelShapeError(f"quantization mismatch: {path} {which} does not match its card")
+
+
+def selftest_digits() -> tuple[np.ndarray, np.ndarray]:
+    """Real digits shipped with the package (MNIST test images and rendered pen digits)."""
+    ref = resources.files("digitkiosk.device").joinpath("data/selftest_digits.npz")
+    with ref.open("rb") as f, np.load(f) as d:
+        return d["images"], d["labels"]
+
+
+def _self_test(runner: Runner, path: Path) -> float:
+    images, labels = selftest_digits()
+    try:
+        probs = runner.predict(images.astype(np.float32) / 255.0)
+    except (ValueError, RuntimeError) as e:
+        raise SelfTestFailedError(f"self-test failed: {path} does not run ({_first_line(e)})") from None
+    if probs.shape != (len(labels), 10) or not np.isfinite(probs).all():
+        raise SelfTestFailedError(f"self-test failed: {path} gives malformed output {probs.shape}")
+    if np.abs(probs.sum(axis=1) - 1.0).max() > 0.05:
+        raise SelfTestFailedError(f"self-test failed: {path} does not output probabilities")
+    accuracy = float((probs.argmax(axis=1) == labels).mean())
+    if accuracy < SELFTEST_MIN_ACCURACY:
+        raise SelfTestFailedError(
+            f"self-test failed: {path} reads {accuracy:.0%} of the shipped test digits "
+            f"(needs {SELFTEST_MIN_ACCURACY:.0%})"
+        )
+    return accuracy
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else type(e).__name__

@@ -1,0 +1,151 @@
+"""Recognition: prepared digits → answers with confidence, top-3 and the reject rule.
+
+`Recognizer` is what the kiosk, the camera, the CLI and other front ends use. It holds one
+verified model and can swap it for another (a model flashed while running) atomically.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import NothingToReadError
+from .loader import LoadedModel
+from .strokes import Stroke, bounding_box, split_digits, strokes_to_mnist
+
+UNSURE = "?"
+
+
+@dataclass
+class DigitReading:
+    digit: int | None  # None when below the reject threshold
+    confidence: float
+    top3: list[tuple[int, float]]
+    probs: np.ndarray  # (10,)
+    image: np.ndarray  # the (28, 28) input the model saw
+    box: list[float] | None = None  # [x, y, width, height] in input coordinates
+
+    @property
+    def label(self) -> str:
+        return UNSURE if self.digit is None else str(self.digit)
+
+    def to_json(self) -> dict:
+        d = {
+            "digit": self.label,
+            "confidence": round(self.confidence, 4),
+            "top3": [[int(c), round(float(p), 4)] for c, p in self.top3],
+        }
+        if self.box is not None:
+            d["box"] = self.box
+        return d
+
+
+@dataclass
+class Reading:
+    digits: list[DigitReading]
+    latency_ms: float = 0.0
+    separators: list[str] = field(default_factory=list)  # between digits: "" or " " or "\n"
+
+    @property
+    def text(self) -> str:
+        if not self.digits:
+            return ""
+        seps = self.separators or [""] * (len(self.digits) - 1)
+        out = self.digits[0].label
+        for sep, d in zip(seps, self.digits[1:], strict=True):
+            out += sep + d.label
+        return out
+
+    @property
+    def sure(self) -> bool:
+        return bool(self.digits) and all(d.digit is not None for d in self.digits)
+
+    def to_json(self) -> dict:
+        return {
+            "text": self.text,
+            "digits": [d.to_json() for d in self.digits],
+            "latency_ms": round(self.latency_ms, 3),
+        }
+
+
+class Recognizer:
+    def __init__(self, model: LoadedModel) -> None:
+        self._model = model
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> LoadedModel:
+        return self._model
+
+    def swap_model(self, model: LoadedModel) -> None:
+        """Replace the model (already verified by the caller through load_model)."""
+        with self._lock:
+            self._model = model
+
+    @property
+    def reject_threshold(self) -> float:
+        return self._model.card.reject_threshold
+
+    def classify(
+        self, images: np.ndarray, boxes: Sequence[list[float] | None] | None = None
+    ) -> list[DigitReading]:
+        """(N, 28, 28) prepared images → one reading each, batched in one interpreter call."""
+        images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
+        if len(images) == 0:
+            return []
+        with self._lock:
+            model = self._model
+        probs = model.predict_probs(images)
+        threshold = model.card.reject_threshold
+        out = []
+        for i, p in enumerate(probs):
+            order = np.argsort(p)[::-1][:3]
+            best = int(order[0])
+            conf = float(p[best])
+            out.append(
+                DigitReading(
+                    digit=best if conf >= threshold else None,
+                    confidence=conf,
+                    top3=[(int(c), float(p[c])) for c in order],
+                    probs=p,
+                    image=images[i],
+                    box=None if boxes is None else boxes[i],
+                )
+            )
+        return out
+
+    def read_strokes(self, strokes: Sequence[Stroke]) -> Reading:
+        """Strokes (already parsed) → the digit or number written. NothingToReadError if empty."""
+        t0 = time.perf_counter()
+        strokes = [s for s in strokes if len(s)]
+        if not strokes:
+            raise NothingToReadError("nothing to read: the canvas is empty")
+        groups = split_digits(strokes)
+        images = np.stack([strokes_to_mnist(g) for g in groups])
+        boxes = [bounding_box(g).as_list() for g in groups]
+        digits = self.classify(images, boxes)
+        return Reading(digits, (time.perf_counter() - t0) * 1000.0)
+
+    def read_single(self, ink: np.ndarray) -> Reading:
+        """One digit filling an image: gray or BGR, either polarity."""
+        from .segment import single_digit
+
+        t0 = time.perf_counter()
+        image28, box = single_digit(ink)
+        digits = self.classify(image28[None], [box])
+        return Reading(digits, (time.perf_counter() - t0) * 1000.0)
+
+    def read_image(self, image: np.ndarray) -> Reading:
+        """A photo or scan: every digit found, ordered in lines top to bottom, left to right."""
+        from .segment import find_digits
+
+        t0 = time.perf_counter()
+        found = find_digits(image)
+        if not found.digits:
+            raise NothingToReadError("nothing to read: no digits found in the image")
+        digits = self.classify(np.stack([d.image for d in found.digits]), [d.box for d in found.digits])
+        return Reading(digits, (time.perf_counter() - t0) * 1000.0, separators=found.separators)

@@ -1,0 +1,73 @@
+"""Run a TFLite classifier on batches of prepared 28x28 images, hiding quantization.
+
+Works for int8 models (the default) and float reference models alike: images go in as float32
+in [0, 1], probabilities come out as float32.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from .backends import InterpreterLike
+
+
+class Runner:
+    def __init__(self, interpreter: InterpreterLike) -> None:
+        self._it = interpreter
+        self._it.allocate_tensors()
+        self._in = self._it.get_input_details()[0]
+        self._out = self._it.get_output_details()[0]
+        self._batch = int(self._in["shape"][0])
+        # One interpreter is not thread-safe; the kiosk calls from a worker thread and the
+        # status/self-test path from others.
+        self._lock = threading.Lock()
+
+    @property
+    def input_details(self) -> dict:
+        return self._in
+
+    @property
+    def output_details(self) -> dict:
+        return self._out
+
+    def _resize(self, n: int) -> None:
+        if n != self._batch:
+            shape = list(self._in["shape"])
+            shape[0] = n
+            self._it.resize_tensor_input(self._in["index"], shape)
+            self._it.allocate_tensors()
+            self._in = self._it.get_input_details()[0]
+            self._out = self._it.get_output_details()[0]
+            self._batch = n
+
+    def _quantize(self, images: np.ndarray) -> np.ndarray:
+        dtype = self._in["dtype"]
+        x = images.reshape((len(images), *tuple(self._in["shape"][1:])))
+        if dtype == np.float32:
+            return x.astype(np.float32)
+        scale, zero = self._in["quantization"]
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+    def _dequantize(self, y: np.ndarray) -> np.ndarray:
+        if self._out["dtype"] == np.float32:
+            return y.astype(np.float32)
+        scale, zero = self._out["quantization"]
+        return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
+
+    def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """images (N, 28, 28) float in [0, 1] → probabilities (N, 10)."""
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim == 2:
+            images = images[None]
+        outs = []
+        with self._lock:
+            for start in range(0, len(images), batch_size):
+                chunk = images[start : start + batch_size]
+                self._resize(len(chunk))
+                self._it.set_tensor(self._in["index"], self._quantize(chunk))
+                self._it.invoke()
+                outs.append(self._dequantize(self._it.get_tensor(self._out["index"])))
+        return np.concatenate(outs, axis=0) if outs else np.zeros((0, 10), np.float32)

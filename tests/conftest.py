@@ -1,0 +1,137 @@
+"""Shared fixtures over real components: the real data in ../shared/data, the real bundled model
+through the real interpreter, a real X server (Xvfb) for the Tk tests."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("DIGITKIOSK_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.fail(f"shared data not found at {SHARED_DATA} (set DIGITKIOSK_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(shared_data: Path) -> Path:
+    return shared_data / "mnist"
+
+
+def _idx(path: Path, offset: int) -> np.ndarray:
+    with gzip.open(path) as f:
+        return np.frombuffer(f.read(), np.uint8, offset=offset)
+
+
+@pytest.fixture(scope="session")
+def mnist_test(mnist_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(images (10000, 28, 28) uint8, labels (10000,) uint8)"""
+    x = _idx(mnist_dir / "t10k-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
+    y = _idx(mnist_dir / "t10k-labels-idx1-ubyte.gz", 8)
+    return x, y
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def pendigits_train(shared_data: Path) -> list[dict]:
+    """Real pen digits ({"label", "writer", "strokes"}), train split: for development tests."""
+    return _jsonl(shared_data / "pendigits" / "train.jsonl")
+
+
+@pytest.fixture(scope="session")
+def pendigits_test(shared_data: Path) -> list[dict]:
+    """Real pen digits by writers unseen in training: for measuring only."""
+    return _jsonl(shared_data / "pendigits" / "test.jsonl")
+
+
+@pytest.fixture(scope="session")
+def default_model_path() -> Path:
+    from digitkiosk.device.loader import default_model_path
+
+    return default_model_path()
+
+
+@pytest.fixture(scope="session")
+def loaded_model():
+    from digitkiosk.device.loader import load_model
+
+    return load_model()
+
+
+@pytest.fixture(scope="session")
+def recognizer(loaded_model):
+    from digitkiosk.device.recognizer import Recognizer
+
+    return Recognizer(loaded_model)
+
+
+@pytest.fixture()
+def model_copy(tmp_path: Path, default_model_path: Path) -> Path:
+    """A private copy of the bundled model and its card, safe to tamper with."""
+    for src in (default_model_path, default_model_path.with_suffix(".json")):
+        shutil.copy2(src, tmp_path / src.name)
+    return tmp_path / default_model_path.name
+
+
+@pytest.fixture(scope="session")
+def xdisplay(tmp_path_factory) -> str:
+    """A real X server (Xvfb, 1280x800) for this test session; sets DISPLAY and returns it."""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.fail("Xvfb is not installed: run the README's test command (it installs xvfb)")
+    for n in range(90, 140):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            break
+    display = f":{n}"
+    log = tmp_path_factory.mktemp("xvfb") / "xvfb.log"
+    proc = subprocess.Popen(
+        [xvfb, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{n}").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"Xvfb did not start: {log.read_text()[-500:]}")
+        time.sleep(0.05)
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = display
+    yield display
+    if old is None:
+        os.environ.pop("DISPLAY", None)
+    else:
+        os.environ["DISPLAY"] = old
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests save artifacts for people (screenshots): artifacts/ in the repo (git-ignored)."""
+    d = Path(os.environ.get("DIGITKIOSK_ARTIFACTS", REPO / "artifacts"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d

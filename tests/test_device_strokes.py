@@ -1,0 +1,121 @@
+"""Strokes → MNIST-style digits, on real pen data from ../shared/data/pendigits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from digitkiosk.device.errors import InputError, NothingToReadError
+from digitkiosk.device.mnist_prep import fit_to_mnist
+from digitkiosk.device.strokes import bounding_box, parse_strokes, split_digits, strokes_to_mnist
+
+
+def _strokes(row) -> list[np.ndarray]:
+    return parse_strokes(row["strokes"])
+
+
+def _com(img: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.mgrid[0:28, 0:28]
+    m = img.sum()
+    return float((img * ys).sum() / m), float((img * xs).sum() / m)
+
+
+def test_prepared_like_mnist(pendigits_train):
+    for row in pendigits_train[:200]:
+        img = strokes_to_mnist(_strokes(row))
+        assert img.shape == (28, 28) and img.dtype == np.float32
+        assert img.min() >= 0.0 and img.max() <= 1.0 and img.max() > 0.9
+        rows = np.flatnonzero(img.max(1) > 0.1)
+        cols = np.flatnonzero(img.max(0) > 0.1)
+        assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= 22  # fits the 20x20 box (+AA fringe)
+        cy, cx = _com(img)
+        assert abs(cy - 14) <= 0.6 and abs(cx - 14) <= 0.6  # centre of mass in the middle, as MNIST
+
+
+def test_thin_one_keeps_its_aspect():
+    one = [np.array([[100.0, 10.0], [102.0, 200.0]])]
+    img = strokes_to_mnist(one)
+    cols = np.flatnonzero(img.max(0) > 0.3)
+    assert cols[-1] - cols[0] + 1 <= 6  # not stretched into a block
+
+
+def test_scale_and_pen_independent(pendigits_train):
+    """The same digit written tiny or huge, anywhere on screen, gives the same image."""
+    for row in pendigits_train[:50]:
+        s = _strokes(row)
+        a = strokes_to_mnist(s)
+        b = strokes_to_mnist([p * 7.3 + [1000, 2000] for p in s])
+        c = strokes_to_mnist([p * 0.05 for p in s])
+        assert np.abs(a - b).mean() < 0.01 and np.abs(a - c).mean() < 0.01
+
+
+def test_single_digits_stay_whole(pendigits_train):
+    groups = [len(split_digits(_strokes(r))) for r in pendigits_train]
+    assert np.mean(np.array(groups) == 1) >= 0.995
+
+
+def _side_by_side(a, b, gap: float) -> list[np.ndarray]:
+    sa, sb = _strokes(a), _strokes(b)
+    ba, bb = bounding_box(sa), bounding_box(sb)
+    scale = ba.height / max(bb.height, 1)
+    return sa + [(p - [bb.x0, bb.y0]) * scale + [ba.x1 + gap * ba.height, ba.y0] for p in sb]
+
+
+def test_numbers_split_into_digits(pendigits_train):
+    rng = np.random.default_rng(0)
+    ok = 0
+    for _ in range(300):
+        a, b = (pendigits_train[i] for i in rng.integers(len(pendigits_train), size=2))
+        ok += len(split_digits(_side_by_side(a, b, rng.uniform(0.05, 0.4)))) == 2
+    assert ok / 300 >= 0.98
+
+
+def test_read_strokes_on_unseen_writers(recognizer, pendigits_test):
+    """A regression guard on a sample; the full measurement is tests/benchmarks/measure_pendigits.py."""
+    sample = pendigits_test[::10]
+    correct = sum(recognizer.read_strokes(_strokes(r)).text == str(r["label"]) for r in sample)
+    assert correct / len(sample) >= 0.95
+
+
+def test_read_number(recognizer, pendigits_train):
+    by_label = {}
+    for r in pendigits_train:
+        by_label.setdefault(r["label"], r)
+    reading = recognizer.read_strokes(_side_by_side(by_label[4], by_label[2], 0.3))
+    assert reading.text == "42" and len(reading.digits) == 2
+    assert reading.digits[0].box[0] < reading.digits[1].box[0]
+
+
+def test_unsure_below_threshold(recognizer, loaded_model):
+    noise = np.random.default_rng(1).random((20, 28, 28)).astype(np.float32)
+    for d in recognizer.classify(noise):
+        assert (d.digit is None) == (d.confidence < loaded_model.card.reject_threshold)
+        assert d.label == ("?" if d.digit is None else str(d.digit))
+        assert len(d.top3) == 3 and d.top3[0][1] >= d.top3[1][1] >= d.top3[2][1]
+
+
+def test_empty_inputs():
+    with pytest.raises(NothingToReadError):
+        fit_to_mnist(np.zeros((50, 50)))
+    with pytest.raises(NothingToReadError, match="single tap"):
+        strokes_to_mnist([np.array([[5.0, 5.0]])])
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("nope", "must be a list"),
+        ([[[1, 2], [3]]], "point 1"),
+        ([[["a", 2]]], "point 0"),
+        ([[[1, 2]], "x"], "stroke 1"),
+        ([[[float("nan"), 2]]], "non-finite"),
+        ([[[True, 2]]], "point 0"),
+    ],
+)
+def test_malformed_strokes(raw, message):
+    with pytest.raises(InputError, match=message):
+        parse_strokes(raw)
+
+
+def test_extra_point_values_ignored():
+    s = parse_strokes([[[1, 2, 0.5, 1234], [3, 4, 0.7, 1240]]])
+    assert s[0].shape == (2, 2)

@@ -1,0 +1,114 @@
+"""`digitkiosk-train`: train, export and evaluate models on a workstation.
+
+    digitkiosk-train [fit] --data DIR [--epochs N] [--out DIR] ...   train → int8 TFLite + card
+    digitkiosk-train export RUN_DIR/NAME.keras [--out DIR]            re-export a trained model
+    digitkiosk-train evaluate MODEL.tflite [--report DIR]             metrics JSON, plots, HTML
+
+A thin layer over the library: errors become one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from digitkiosk.device.errors import DigitkioskError
+
+from .errors import MissingExtraError
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("fit", "export", "evaluate")
+DEFAULT_PENDIGITS_HINT = "../shared/data/pendigits/train.jsonl"
+
+
+def _positive(v: str) -> int:
+    try:
+        n = int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {v!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {v}")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="digitkiosk-train",
+        description="Train a cheap CNN on MNIST, quantize it to a full-int8 TFLite model, evaluate it "
+        "through the device interpreter and write a model card. Needs the [train] extra.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="{fit,export,evaluate}")
+    f = sub.add_parser("fit", help="train, export and evaluate (the default command)")
+    f.add_argument(
+        "--data",
+        help="directory with the four MNIST IDX files (gz or not) or mnist.npz; "
+        "default: Keras's cache/download",
+    )
+    f.add_argument("--pendigits", help=f"real pen digits to train on too (e.g. {DEFAULT_PENDIGITS_HINT})")
+    f.add_argument("--epochs", type=_positive, default=40)
+    f.add_argument("--batch-size", type=_positive, default=128)
+    f.add_argument("--learning-rate", type=float, default=3e-3)
+    f.add_argument("--limit", type=_positive, help="use only the first N training images (quick runs)")
+    f.add_argument("--seed", type=int, default=1)
+    f.add_argument("--name", default="digitnet", help="model name (file names and card)")
+    f.add_argument("--version", default=None, help="model version for the card (default: date-based)")
+    f.add_argument("--out", default="runs/latest", help="output directory (default: runs/latest)")
+    f.add_argument("--quiet", action="store_true", help="one line per epoch instead of the progress bar")
+    e = sub.add_parser("export", help="re-export a trained .keras model to TFLite and evaluate it")
+    e.add_argument("keras_model")
+    e.add_argument("--data", help="as for fit (representative and test images)")
+    e.add_argument("--out", help="output directory (default: beside the model)")
+    e.add_argument("--version", default=None, help="model version for the card (default: date-based)")
+    v = sub.add_parser("evaluate", help="metrics JSON, PNG plots and an HTML report for a .tflite model")
+    v.add_argument("model", help="a .tflite file (its card beside it, if any, adds training curves)")
+    v.add_argument("--data", help="as for fit (the test set is used)")
+    v.add_argument("--report", help="report directory (default: <model>.report/ beside the model)")
+    v.add_argument("--backend", default="auto", help="interpreter backend (default: auto)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `digitkiosk-train --data ...` means `fit`, so the plain command trains.
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
+        argv = ["fit", *argv]
+    elif not argv:
+        argv = ["fit"]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        _check_extra(args.command)
+        from . import pipeline
+
+        return pipeline.run(args, argv)
+    except DigitkioskError as e:
+        print(f"digitkiosk-train: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("digitkiosk-train: interrupted; no model files were left half-written", file=sys.stderr)
+        return 130
+
+
+def _check_extra(command: str) -> None:
+    needed = {
+        "fit": ("tensorflow", "sklearn", "matplotlib"),
+        "export": ("tensorflow", "sklearn", "matplotlib"),
+        "evaluate": ("sklearn", "matplotlib"),
+    }[command]
+    import importlib.util
+
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MissingExtraError(
+            f"'{command}' needs the [train] extra ({', '.join(missing)} not installed): "
+            "pip install 'digitkiosk[train]'"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Training: MNIST (+ real pen digits rendered by the device's stroke path) → best Keras model."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .augment import AugmentConfig
+from .data import Mnist
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    name: str = "digitnet"
+    epochs: int = 40
+    batch_size: int = 128
+    learning_rate: float = 3e-3  # peak of the warm-up + cosine schedule
+    seed: int = 1
+    limit: int | None = None  # use only the first N MNIST training images (quick runs)
+    validation: int = 5000  # MNIST training images held out for validation
+    pendigits: str | None = None  # train.jsonl of real pen digits to train on as well
+    pendigits_val_writers: int = 3  # pen writers held out for validation
+    pendigits_repeat: int = 2  # how often each pen digit appears per epoch
+    patience: int = 12
+    dropout: float = 0.3
+    verbose: int | str = "auto"
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["augment"] = self.augment.to_json()
+        return d
+
+
+@dataclass
+class TrainResult:
+    keras_path: Path
+    history: dict[str, list[float]]
+    wall_time_s: float
+    epochs_run: int
+    best_epoch: int
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_repr: np.ndarray  # representative images for int8 calibration (training set, unaugmented)
+
+
+def split_data(data: Mnist, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """→ x_train, y_train, x_val, y_val as uint8 images and labels."""
+    rng = np.random.default_rng(cfg.seed)
+    x, y = data.x_train, data.y_train
+    if cfg.limit:
+        x, y = x[: cfg.limit], y[: cfg.limit]
+    order = rng.permutation(len(x))
+    n_val = min(cfg.validation, len(x) // 10) if cfg.limit else cfg.validation
+    val, tr = order[:n_val], order[n_val:]
+    x_tr, y_tr, x_val, y_val = x[tr], y[tr], x[val], y[val]
+    if cfg.pendigits:
+        from .pendigits import load_jsonl, render
+
+        px, py, writers = render(load_jsonl(cfg.pendigits))
+        names = sorted(set(writers))
+        held = set(rng.choice(names, size=min(cfg.pendigits_val_writers, len(names) - 1), replace=False))
+        is_val = np.isin(writers, list(held))
+        log.info(
+            "pen digits: %d train, %d validation (writers %s)", (~is_val).sum(), is_val.sum(), sorted(held)
+        )
+        reps = max(1, cfg.pendigits_repeat)
+        x_tr = np.concatenate([x_tr, *[px[~is_val]] * reps])
+        y_tr = np.concatenate([y_tr, *[py[~is_val]] * reps])
+        x_val = np.concatenate([x_val, px[is_val]])
+        y_val = np.concatenate([y_val, py[is_val]])
+    return x_tr, y_tr, x_val, y_val
+
+
+def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
+    import keras
+    import tensorflow as tf
+
+    from .augment import augment_batch
+    from .model import build_model, multiply_adds
+
+    keras.utils.set_random_seed(cfg.seed)
+    x_tr, y_tr, x_val, y_val = split_data(data, cfg)
+    log.info("training on %d images, validating on %d", len(x_tr), len(x_val))
+
+    def to_float(x: np.ndarray) -> np.ndarray:
+        return (x.astype(np.float32) / 255.0)[..., None]
+
+    steps = int(np.ceil(len(x_tr) / cfg.batch_size))
+    train_ds = (
+        tf.data.Dataset.from_tensor_slices((to_float(x_tr), keras.utils.to_categorical(y_tr, 10)))
+        .shuffle(len(x_tr), seed=cfg.seed, reshuffle_each_iteration=True)
+        .batch(cfg.batch_size)
+    )
+    seeds = tf.data.Dataset.random(seed=cfg.seed).batch(2)
+    train_ds = (
+        tf.data.Dataset.zip((train_ds, seeds))
+        .map(lambda xy, s: (augment_batch(xy[0], s, cfg.augment), xy[1]), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    val_ds = tf.data.Dataset.from_tensor_slices(
+        (to_float(x_val), keras.utils.to_categorical(y_val, 10))
+    ).batch(512)
+
+    model = build_model(dropout=cfg.dropout)
+    log.info("model: %d parameters, %.2fM multiply-adds", model.count_params(), multiply_adds(model) / 1e6)
+    # Warm up for one epoch, but never more than a tenth of the run (a 1-epoch smoke run must learn).
+    warmup = max(1, min(steps, steps * cfg.epochs // 10))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=cfg.learning_rate / 10,
+        decay_steps=max(1, steps * cfg.epochs - warmup),
+        warmup_target=cfg.learning_rate,
+        warmup_steps=warmup,
+        alpha=0.01,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.CategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    best_path = out / f"{cfg.name}.keras"
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", save_best_only=True),
+        keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True
+        ),
+    ]
+    t0 = time.perf_counter()
+    hist = model.fit(
+        train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks, verbose=cfg.verbose
+    )
+    wall = time.perf_counter() - t0
+    history = {k: [float(v) for v in vs] for k, vs in hist.history.items() if k != "learning_rate"}
+    best_epoch = int(np.argmax(history["val_accuracy"])) + 1
+    (out / f"{cfg.name}.history.json").write_text(json.dumps(history, indent=1))
+    rng = np.random.default_rng(cfg.seed + 1)
+    repr_idx = rng.choice(len(x_tr), size=min(1000, len(x_tr)), replace=False)
+    return TrainResult(
+        keras_path=best_path,
+        history=history,
+        wall_time_s=wall,
+        epochs_run=len(history["loss"]),
+        best_epoch=best_epoch,
+        x_val=x_val,
+        y_val=y_val,
+        x_repr=x_tr[repr_idx],
+    )

@@ -1,0 +1,125 @@
+"""The commands' work: fit → export → evaluate → model card and report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import shlex
+from pathlib import Path
+
+from .data import load_mnist
+from .fit import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command == "fit":
+        return _fit(args, argv)
+    if args.command == "export":
+        return _export(args)
+    return _evaluate(args)
+
+
+def _fit(args: argparse.Namespace, argv: list[str]) -> int:
+    data = load_mnist(args.data)
+    cfg = TrainConfig(
+        name=args.name,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        limit=args.limit,
+        pendigits=args.pendigits,
+        verbose=2 if args.quiet else "auto",
+    )
+    out = Path(args.out)
+    from .fit import train
+
+    result = train(data, cfg, out)
+    import keras
+
+    from .card import TrainingInfo, finish
+
+    model = keras.models.load_model(result.keras_path)
+    info = TrainingInfo(
+        config=cfg.to_json(),
+        command="digitkiosk-train " + shlex.join(argv[1:] if argv[:1] == ["fit"] else argv),
+        wall_time_s=result.wall_time_s,
+        epochs_run=result.epochs_run,
+        best_epoch=result.best_epoch,
+        history=result.history,
+        data_source=data.source,
+        data_checksums=data.checksums,
+        version=args.version or dt.datetime.now(dt.timezone.utc).strftime("%Y.%m.%d.%H%M"),
+    )
+    card_path = finish(model, data, result.x_repr, result.x_val, result.y_val, info, out, cfg.name)
+    print(json.dumps({"card": str(card_path), **_headline(card_path)}))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Re-run export → evaluate → card for a saved .keras model (e.g. after an interrupted run).
+    Training facts (command, wall time, history) come from the run's existing card if present."""
+    import keras
+
+    from .card import TrainingInfo, finish
+    from .errors import DataError
+    from .fit import split_data
+
+    keras_path = Path(args.keras_model)
+    if not keras_path.is_file():
+        raise DataError(f"model not found: {keras_path}")
+    out = Path(args.out) if args.out else keras_path.parent
+    name = keras_path.stem
+    old = out / f"{name}.json"
+    training = json.loads(old.read_text()).get("training", {}) if old.is_file() else {}
+    history_file = keras_path.with_name(f"{name}.history.json")
+    history = training.get("history") or (
+        json.loads(history_file.read_text()) if history_file.is_file() else {}
+    )
+    cfg = TrainConfig(name=name)
+    for key, value in training.get("config", {}).items():
+        if hasattr(cfg, key) and key != "augment":
+            setattr(cfg, key, value)
+    data = load_mnist(args.data)
+    x_tr, _, x_val, y_val = split_data(data, cfg)
+    import numpy as np
+
+    rng = np.random.default_rng(cfg.seed + 1)
+    x_repr = x_tr[rng.choice(len(x_tr), size=min(1000, len(x_tr)), replace=False)]
+    info = TrainingInfo(
+        config=cfg.to_json(),
+        command=training.get("command", "unknown (re-exported)"),
+        wall_time_s=float(training.get("wall_time_s", 0.0)),
+        epochs_run=int(training.get("epochs_run", len(history.get("loss", [])))),
+        best_epoch=int(training.get("best_epoch", 0)),
+        history=history,
+        data_source=data.source,
+        data_checksums=data.checksums,
+        version=args.version or dt.datetime.now(dt.timezone.utc).strftime("%Y.%m.%d.%H%M"),
+    )
+    card_path = finish(keras.models.load_model(keras_path), data, x_repr, x_val, y_val, info, out, name)
+    print(json.dumps({"card": str(card_path), **_headline(card_path)}))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_command
+
+    return evaluate_command(args)
+
+
+def _headline(card_path: Path) -> dict:
+    card = json.loads(card_path.read_text())
+    m = card["metrics"]
+    return {
+        "int8_accuracy": m["int8"]["accuracy"],
+        "float_accuracy": m["float"]["accuracy"],
+        "size_bytes": card["size_bytes"],
+    }
+
+
+__all__ = ["run"]
