@@ -111,3 +111,53 @@ def test_device_extra_does_not_pull_tensorflow():
 
     reqs = [r for r in requires("digitkiosk") or [] if 'extra == "device"' in r]
     assert reqs and not any(r.lower().startswith(("tensorflow", "keras")) for r in reqs)
+
+
+def _page(mnist_test, indices, dark_ink: bool):
+    """A 640x480 photo-like page of real MNIST digits in a row, with a lighting gradient."""
+    import cv2
+    import numpy as np
+
+    x, _ = mnist_test
+    page = np.zeros((480, 640), np.float32)
+    for i, idx in enumerate(indices):
+        d = cv2.resize(x[idx].astype(np.float32), (90, 90))
+        page[180:270, 60 + i * 75 : 150 + i * 75] = np.maximum(page[180:270, 60 + i * 75 : 150 + i * 75], d)
+    light = np.linspace(0.75, 1.0, 640)[None, :]
+    img = (235 - 0.8 * page) * light if dark_ink else (25 + 0.8 * page) * light
+    return np.clip(img + np.random.default_rng(0).normal(0, 3, img.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("dark_ink", [True, False])
+def test_predict_page_json(mnist_test, tmp_path, capsys, dark_ink):
+    import cv2
+
+    x, y = mnist_test
+    indices = [3, 2, 1, 18, 4]  # MNIST test digits 0 1 2 3 4
+    path = tmp_path / "page.png"
+    cv2.imwrite(str(path), _page(mnist_test, indices, dark_ink))
+    code, out, _ = run(["predict", str(path), "--json"], capsys)
+    o = json.loads(out)
+    assert code == 0
+    assert o["path"] == str(path) and o["text"] == "".join(str(y[i]) for i in indices)
+    assert [d["box"][0] for d in o["digits"]] == sorted(d["box"][0] for d in o["digits"])
+    assert o["model"].startswith("digitnet") and o["latency_ms"] > 0
+
+
+def test_predict_single_and_bad_files(mnist_test, tmp_path, capsys):
+    from PIL import Image
+
+    x, y = mnist_test
+    good = tmp_path / "seven.png"
+    Image.fromarray(255 - x[0]).resize((200, 200)).save(good)  # dark on light, filling the image
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.png").write_text("not an image")
+    Image.new("L", (300, 200), 240).save(tmp_path / "blank.png")
+    files = [tmp_path / n for n in ("empty.png", "seven.png", "text.png", "blank.png")]
+    code, out, err = run(["predict", "--single", *map(str, files)], capsys)
+    assert code == 1
+    assert out.strip() == f"{good}: {y[0]}  (confidence {out.split('confidence ')[1].split(')')[0]})"
+    lines = err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("digitkiosk: ") for line in lines)
+    assert "empty file" in lines[0] and "not an image" in lines[1] and "nothing to read" in lines[2]
+    assert "Traceback" not in err

@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--learning-rate", type=float, default=3e-3)
     f.add_argument("--limit", type=_positive, help="use only the first N training images (quick runs)")
     f.add_argument("--seed", type=int, default=1)
+    f.add_argument(
+        "--head",
+        choices=("gap", "flatten"),
+        default="gap",
+        help="classifier head: global average pooling (smallest) or flatten",
+    )
     f.add_argument("--name", default="digitnet", help="model name (file names and card)")
     f.add_argument("--version", default=None, help="model version for the card (default: date-based)")
     f.add_argument("--out", default="runs/latest", help="output directory (default: runs/latest)")

@@ -30,6 +30,7 @@ class TrainConfig:
     pendigits_repeat: int = 2  # how often each pen digit appears per epoch
     patience: int = 12
     dropout: float = 0.3
+    head: str = "gap"
     verbose: int | str = "auto"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -109,7 +110,7 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
         (to_float(x_val), keras.utils.to_categorical(y_val, 10))
     ).batch(512)
 
-    model = build_model(dropout=cfg.dropout)
+    model = build_model(dropout=cfg.dropout, head=cfg.head)
     log.info("model: %d parameters, %.2fM multiply-adds", model.count_params(), multiply_adds(model) / 1e6)
     # Warm up for one epoch, but never more than a tenth of the run (a 1-epoch smoke run must learn).
     warmup = max(1, min(steps, steps * cfg.epochs // 10))

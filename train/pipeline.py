@@ -33,6 +33,7 @@ def _fit(args: argparse.Namespace, argv: list[str]) -> int:
         seed=args.seed,
         limit=args.limit,
         pendigits=args.pendigits,
+        head=args.head,
         verbose=2 if args.quiet else "auto",
     )
     out = Path(args.out)

@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps({"path": path, "text": "", "digits": [], "error": str(e), "model": model}))
             else:
-                print(f"digitkiosk: {path}: {e}", file=sys.stderr)
+                # imageio's messages already name the file; recognition errors do not.
+                msg = str(e) if str(e).startswith(str(path)) else f"{path}: {e}"
+                print(f"digitkiosk: {msg}", file=sys.stderr)
             continue
         if args.json:
             print(json.dumps({"path": path, **reading.to_json(), "model": model}))

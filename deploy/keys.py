@@ -1,0 +1,139 @@
+"""Signing keys and signatures, workstation side (the device side verifies: device/signing.py).
+
+`keygen` writes an Ed25519 private key (PKCS#8 PEM, mode 0600, optionally encrypted with a
+passphrase from DIGITKIOSK_SIGNING_PASSPHRASE) and its public key (`<key>.pub`, PEM) — the file to
+copy into each kiosk's trust directory. `sign` writes `<card>.json.sig` over the card's exact bytes,
+after checking that the card pins the `.tflite` beside it (never sign a card that lies).
+Private key material is never printed or logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+from pathlib import Path
+
+from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text, sha256_bytes
+from digitkiosk.device.modelcard import card_path_for, read_card
+from digitkiosk.device.signing import ALGORITHM, SIG_FORMAT, key_id_for, signature_path_for
+
+from .errors import DeployError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KEY = Path("~/.config/digitkiosk/signing_key.pem")
+ENV_KEY = "DIGITKIOSK_SIGNING_KEY"
+ENV_PASSPHRASE = "DIGITKIOSK_SIGNING_PASSPHRASE"
+
+
+def default_key_path() -> Path:
+    return Path(os.environ.get(ENV_KEY) or DEFAULT_KEY).expanduser()
+
+
+def public_key_path(private_key: Path) -> Path:
+    return private_key.with_name(private_key.name.removesuffix(".pem") + ".pub")
+
+
+def _passphrase() -> bytes | None:
+    value = os.environ.get(ENV_PASSPHRASE)
+    return value.encode("utf-8") if value else None
+
+
+def keygen(path: Path | None = None, *, force: bool = False) -> tuple[Path, Path, str]:
+    """Make a key pair → (private key path, public key path, key id)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = Path(path or default_key_path()).expanduser()
+    pub_path = public_key_path(path)
+    if not force:
+        for p in (path, pub_path):
+            if p.exists():
+                raise DeployError(f"{p} already exists (use --force to replace it)")
+    key = Ed25519PrivateKey.generate()
+    passphrase = _passphrase()
+    encryption = (
+        serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
+    )
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    public = key.public_key()
+    public_pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    key_id = key_id_for(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # atomic_write_bytes writes through mkstemp (0600 from the start), so the key is never
+    # readable by others, not even for a moment.
+    atomic_write_bytes(path, private_pem, mode=0o600)
+    atomic_write_bytes(pub_path, public_pem, mode=0o644)
+    log.info("new signing key %s (private key written to %s)", key_id, path)
+    return path, pub_path, key_id
+
+
+def load_private_key(path: Path | None = None):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = Path(path or default_key_path()).expanduser()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DeployError(
+            f"signing key not found: {path} (make one with 'digitkiosk-deploy keygen')"
+        ) from None
+    except OSError as e:
+        raise DeployError(f"cannot read signing key {path}: {e.strerror}") from None
+    if path.stat().st_mode & 0o077:
+        log.warning("signing key %s is readable by other users: chmod 600 it", path)
+    try:
+        key = serialization.load_pem_private_key(data, password=_passphrase())
+    except TypeError:  # encrypted key, no passphrase given (or the reverse)
+        raise DeployError(f"signing key {path} needs {ENV_PASSPHRASE} (or must not have it)") from None
+    except ValueError:
+        # Never include the exception text: it could quote key material.
+        raise DeployError(
+            f"signing key {path} is not a PEM private key, or the passphrase is wrong"
+        ) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise DeployError(f"signing key {path} is not an Ed25519 key")
+    return key
+
+
+def key_id_of(private_key) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    raw = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return key_id_for(raw)
+
+
+def check_card_matches_model(card_path: Path) -> None:
+    """Refuse to sign (or push) a card whose `.tflite` does not match it."""
+    card = read_card(card_path)
+    model = card.model_file
+    if not model.is_file():
+        raise DeployError(f"model file not found: {model}")
+    data = model.read_bytes()
+    if len(data) != card.size or sha256_bytes(data) != card.sha256:
+        raise DeployError(f"{model} does not match its card {card_path} (size or sha256): rebuild the card")
+
+
+def sign_model(model: Path, key_path: Path | None = None) -> tuple[Path, str]:
+    """Sign MODEL's card → (signature path, key id)."""
+    card_path = card_path_for(model)
+    check_card_matches_model(card_path)
+    key = load_private_key(key_path)
+    card_bytes = card_path.read_bytes()
+    key_id = key_id_of(key)
+    doc = {
+        "format": SIG_FORMAT,
+        "algorithm": ALGORITHM,
+        "key_id": key_id,
+        "signed_file": card_path.name,
+        "signature": base64.b64encode(key.sign(card_bytes)).decode("ascii"),
+    }
+    sig_path = signature_path_for(card_path)
+    atomic_write_text(sig_path, json.dumps(doc, indent=1) + "\n")
+    log.info("signed %s with key %s", card_path, key_id)
+    return sig_path, key_id

@@ -1,0 +1,57 @@
+"""What the operator sees: progress while hosts finish (stderr), a result table at the end (stdout)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from .inventory import Host
+from .rollout import FAILED, SKIPPED, HostResult
+
+BAR_WIDTH = 24
+
+
+class ProgressReporter:
+    """A progress bar redrawn in place on a terminal; one line per finished host otherwise (logs,
+    CI). Failures are always printed as their own line so they scroll into view."""
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def __call__(self, event: str, host: Host, result: HostResult | None) -> None:
+        if event != "done" or result is None:
+            return
+        self.done += 1
+        self.failed += result.status in (FAILED, SKIPPED)
+        line = f"[{self.done}/{self.total}] {host.name}: {result.status} {result.message}".rstrip()
+        if self.tty:
+            filled = BAR_WIDTH * self.done // max(1, self.total)
+            bar = (
+                f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {self.done}/{self.total}, {self.failed} failed"
+            )
+            if result.status in (FAILED, SKIPPED):
+                self.stream.write("\r\033[K" + line + "\n")
+            self.stream.write("\r\033[K" + bar + ("\n" if self.done == self.total else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def format_table(results: list[HostResult]) -> str:
+    headers = ("HOST", "RESULT", "ACTIVE", "PREVIOUS", "TIME", "DETAIL")
+    rows = [
+        (r.host, r.status, r.active or "-", r.previous or "-", f"{r.seconds:.1f}s", r.message)
+        for r in results
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    failed = sum(r.failed for r in results)
+    lines.append(
+        f"{len(results) - failed}/{len(results)} hosts ok" + (f", {failed} failed" if failed else "")
+    )
+    return "\n".join(lines)

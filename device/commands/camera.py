@@ -1,0 +1,90 @@
+"""`digitkiosk camera`: read handwritten digits live from a camera, a video file or a stream.
+
+Imports stay light here (the CLI imports every command at start-up): OpenCV, Tk and the model
+are loaded in `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import InputError
+from .common import add_model_arguments, open_recognizer
+
+HELP = "read digits live from a camera, video file or stream (Tk window, or --headless JSON lines)"
+
+
+def parse_roi(text: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--roi must be X,Y,W,H in pixels (got {text!r})") from None
+    if w <= 0 or h <= 0 or x < 0 or y < 0:
+        raise InputError(f"--roi needs X,Y >= 0 and W,H > 0 (got {text!r})")
+    return x, y, w, h
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source",
+        default="0",
+        help="camera index (default 0), /dev/videoN, a video file, or a stream URL (rtsp://...)",
+    )
+    p.add_argument("--headless", action="store_true", help="no window: JSON lines of readings on stdout")
+    p.add_argument("--events", metavar="FILE", help="also append the JSON events to FILE")
+    p.add_argument("--roi", metavar="X,Y,W,H", help="read only this part of the picture (pixels)")
+    p.add_argument("--windowed", action="store_true", help="a normal window instead of fullscreen")
+    p.add_argument(
+        "--stable",
+        type=int,
+        default=5,
+        metavar="N",
+        help="report a reading once N frames in a row agree (default 5)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=5,
+        metavar="N",
+        help="reconnect attempts when a camera or stream fails (default 5; -1: forever)",
+    )
+    p.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="video files: process every frame as fast as possible (no pacing, no dropping)",
+    )
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N processed frames")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
+    add_model_arguments(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..camera.source import SourceSpec
+
+    spec = SourceSpec.parse(args.source)
+    roi = parse_roi(args.roi) if args.roi else None
+    if args.stable < 1:
+        raise InputError("--stable must be at least 1")
+    retries = None if args.retries < 0 else args.retries
+    recognizer = open_recognizer(args)
+    if args.headless:
+        from ..camera.events import EventSink
+        from ..camera.headless import HeadlessOptions, run_headless
+
+        options = HeadlessOptions(roi, args.stable, args.every_frame, retries, args.max_frames, args.duration)
+        with EventSink(sys.stdout, args.events) as sink:
+            return run_headless(recognizer, spec, sink, options)
+
+    from ..camera.view import open_window
+
+    return open_window(
+        recognizer,
+        spec,
+        roi=roi,
+        events=args.events,
+        fullscreen=not args.windowed,
+        stable_frames=args.stable,
+        retries=retries,
+        every_frame=args.every_frame,
+    )

@@ -1,0 +1,628 @@
+"""Image → digits: the segmentation shared by `digitkiosk predict` and the camera.
+
+One code path for photos, scans and camera frames:
+
+1. grayscale, light denoise, work on a downscaled copy when the image is large;
+2. ink polarity (dark on light or light on dark) from a polarity-neutral local background;
+3. background by morphological closing (opening for light ink) on a small copy, so uneven light
+   and soft shadows are subtracted out; threshold the difference above the noise floor;
+4. connected components: specks dropped, long straight lines (underlines, box borders) removed,
+   fragments of one digit merged (the hat of a 5, a broken stroke);
+5. digits grouped into lines (top to bottom), ordered left to right, gaps turned into separators;
+6. each digit's mask rebuilt at a canonical size with an MNIST-like stroke width, then prepared
+   by `mnist_prep.fit_to_mnist` (the one MNIST recipe).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .errors import InputError, NothingToReadError
+from .mnist_prep import fit_to_mnist
+
+log = logging.getLogger(__name__)
+
+# Images are segmented at most this large (longer side); a 640x480 camera frame is used as is.
+WORK_MAX_SIDE = 1024
+# The background is estimated on a copy whose shorter side is about this many pixels.
+BACKGROUND_SIDE = 120
+# Strokes up to this fraction of the shorter side survive the background closing (thicker
+# strokes would be taken for background and come out hollow).
+BACKGROUND_KERNEL_FRACTION = 1 / 7
+# Ink must stand this far (grey levels) above the paper, and above the noise, to count.
+MIN_CONTRAST = 14.0
+NOISE_SIGMAS = 6.0
+# Nothing smaller than this (pixels at work scale, and fraction of the shorter side) is a digit.
+MIN_DIGIT_PX = 8
+MIN_DIGIT_FRACTION = 0.02
+# More candidate marks than this in one image is clutter, not writing.
+MAX_DIGITS = 80
+# Relative to the typical digit height (h): a horizontal run longer than this is a line...
+HLINE_LENGTH = 1.4
+# ...and so is a vertical run longer than this (box sides; a tall "1" stays shorter).
+VLINE_LENGTH = 1.6
+# Fragments: pieces merged into one digit when stacked closer than this (fraction of h)...
+STACK_GAP = 0.35
+# ...or when a piece shorter than FRAGMENT_HEIGHT lies within FRAGMENT_GAP of another.
+FRAGMENT_HEIGHT = 0.5
+FRAGMENT_GAP = 0.2
+# ...or when side by side closer than NEAR_GAP with tops and bottoms MISALIGNED (sum, fraction of h).
+NEAR_GAP = 0.1
+MISALIGNMENT = 0.35
+# A merged digit is never taller than this (fraction of h): it stops two text lines merging.
+MAX_MERGED_HEIGHT = 1.6
+# A digit is at least this tall (fraction of h); specks smaller than SPECK on both sides go.
+MIN_HEIGHT = 0.45
+SPECK = 0.18
+# Marks within this distance (fraction of h) of a large mass at the picture's edge are dropped.
+EDGE_MASS_GAP = 0.2
+# A mark whose mean ink strength is below this fraction of the picture's typical ink is noise.
+FAINT = 0.6
+# A gap wider than this (fraction of the line's digit height) separates two numbers.
+WORD_GAP = 0.75
+# Stroke width MNIST-style: about 12% of the digit's larger side (2.5 px in the 20 px box).
+STROKE_RATIO = 0.12
+# Strokes this wide (fraction of the larger side) are MNIST-like already: grey ink used as is.
+SOFT_RATIO_RANGE = (0.08, 0.26)
+# Digits are rebuilt on a canvas whose larger side is this many pixels.
+CANON = 56
+USE_SOFT = True
+
+
+@dataclass
+class FoundDigit:
+    image: np.ndarray  # (28, 28) float32 in [0, 1], prepared the MNIST way (mnist_prep.fit_to_mnist)
+    box: list[float]  # [x, y, width, height] in the input image's pixel coordinates
+    line: int = 0  # text line index, top to bottom
+
+
+@dataclass
+class Segmentation:
+    digits: list[FoundDigit]  # lines top to bottom, left to right within a line
+    separators: list[str] = field(default_factory=list)  # len(digits)-1: "", " " or "\n"
+    mask: np.ndarray | None = None  # the thresholded ink mask (for the camera's threshold view)
+    # Why nothing was found, for a status line: "blank image", "too dark", "overexposed",
+    # "no digits found", "too cluttered". Empty when digits were found.
+    note: str = ""
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Gray (H, W) or BGR/BGRA (H, W, 3|4) → gray uint8. Raises InputError on anything else."""
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 3 and a.shape[2] in (3, 4):
+        a = cv2.cvtColor(_as_uint8(a), cv2.COLOR_BGR2GRAY if a.shape[2] == 3 else cv2.COLOR_BGRA2GRAY)
+    elif a.ndim != 2:
+        raise InputError(f"expected a gray or BGR image, got an array of shape {a.shape}")
+    a = _as_uint8(a)
+    if a.shape[0] < 1 or a.shape[1] < 1:
+        raise InputError("the image is empty (0 pixels)")
+    return np.ascontiguousarray(a)
+
+
+def _as_uint8(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.uint8:
+        return a
+    if np.issubdtype(a.dtype, np.floating):
+        # Floats in [0, 1] (as the trainer uses) or in [0, 255].
+        top = 1.0 if a.size and float(np.nanmax(a)) <= 1.0 else 255.0
+        return np.clip(np.nan_to_num(a) * (255.0 / top), 0, 255).astype(np.uint8)
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8) * 255
+    if np.issubdtype(a.dtype, np.integer):
+        top = float(a.max()) if a.size else 0.0
+        return (a.astype(np.float32) * (255.0 / top)).astype(np.uint8) if top > 255 else a.astype(np.uint8)
+    raise InputError(f"unsupported image data type {a.dtype}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Ink: polarity, background, threshold
+
+
+@dataclass
+class _Ink:
+    strength: np.ndarray  # uint8, ink bright, paper ~0, at work scale
+    mask: np.ndarray  # uint8 0/255
+    note: str  # non-empty when the picture has no usable ink (blank, dark, overexposed)
+
+
+def _odd(n: float) -> int:
+    n = max(3, round(n))
+    return n if n % 2 else n + 1
+
+
+def _exposure_note(gray: np.ndarray) -> str:
+    """Is the picture usable at all? Checked on a subsample, so it costs nothing."""
+    step = max(1, min(gray.shape) // 120)
+    sample = gray[::step, ::step]
+    mean = float(sample.mean())
+    std = float(sample.std())
+    if mean < 20 and std < 8:
+        return "too dark"
+    if mean > 240 and std < 8:
+        return "overexposed"
+    if std < 2.0:
+        return "blank image"
+    return ""
+
+
+def _dark_ink(small: np.ndarray) -> bool:
+    """Is the ink darker than the paper?
+
+    Ink is what stands out from the local background AND is thin. The first test uses a
+    median-filtered background, which unlike closing or opening does not presume the answer;
+    the second (black-hat / top-hat with a small kernel) keeps paper corners, shadow edges and
+    the table around the sheet, which are wide, from outvoting thin pen strokes."""
+    k = _odd(min(small.shape) * BACKGROUND_KERNEL_FRACTION * 2)
+    background = cv2.medianBlur(small, k)
+    d = small.astype(np.int16) - background.astype(np.int16)
+    floor = max(6.0, 3.0 * 1.4826 * float(np.median(np.abs(d))))
+    thin = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(min(small.shape) / 16),) * 2)
+    blackhat = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, thin).astype(np.int16)
+    tophat = cv2.morphologyEx(small, cv2.MORPH_TOPHAT, thin).astype(np.int16)
+    dark = float(np.clip(np.minimum(-d, blackhat) - floor, 0, None).sum())
+    bright = float(np.clip(np.minimum(d, tophat) - floor, 0, None).sum())
+    return dark >= bright
+
+
+def _ink(gray: np.ndarray, kernel_fraction: float = BACKGROUND_KERNEL_FRACTION, denoise: bool = True) -> _Ink:
+    h, w = gray.shape
+    note = _exposure_note(gray)
+    denoised = cv2.GaussianBlur(gray, (3, 3), 0) if denoise else gray
+    f = max(1, min(h, w) // BACKGROUND_SIDE)
+    small = (
+        cv2.resize(denoised, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+        if f > 1
+        else denoised
+    )
+    dark = _dark_ink(small)
+    k = _odd(min(small.shape) * kernel_fraction)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    # Closing removes dark strokes narrower than the kernel and keeps the paper, including the
+    # slow gradients of uneven light and the edges of shadows: paper minus picture is the ink.
+    op = cv2.MORPH_CLOSE if dark else cv2.MORPH_OPEN
+    background = cv2.morphologyEx(small, op, kernel, borderType=cv2.BORDER_REPLICATE)
+    # A little blur so that the upscaled background has no blocky steps.
+    background = cv2.blur(background, (3, 3))
+    if f > 1:
+        background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+    strength = cv2.subtract(background, denoised) if dark else cv2.subtract(denoised, background)
+    # Light falls on ink and paper alike, so in a shadow the ink's contrast shrinks with the
+    # paper's brightness: dividing by the local background evens it out (one threshold then
+    # fits the lit and the shadowed part of the sheet).
+    level = float(background.mean())
+    if level >= 8:
+        strength = cv2.divide(strength, cv2.max(background, 0.3 * level), scale=level)
+    threshold = _threshold(strength)
+    mask = cv2.compare(strength, threshold, cv2.CMP_GT)
+    return _Ink(strength, mask, note)
+
+
+def _threshold(strength: np.ndarray) -> float:
+    """Above the noise floor, then Otsu among what stands out: robust to how much ink there is."""
+    sample = strength[::3, ::3]
+    median = float(np.median(sample))
+    mad = float(np.median(np.abs(sample.astype(np.float32) - median)))
+    floor = max(MIN_CONTRAST, median + NOISE_SIGMAS * 1.4826 * max(mad, 0.5))
+    candidates = sample[sample > floor]
+    if candidates.size < 16:
+        return floor
+    # Otsu among the candidates splits faint fringes from ink cores; take a point between the
+    # floor and the split so that thin or faint strokes keep their body.
+    otsu, _ = cv2.threshold(candidates.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return max(floor, 0.5 * (floor + float(otsu)) if otsu > floor else floor)
+
+
+# ---------------------------------------------------------------------------------------------
+# Components → digits
+
+
+@dataclass
+class _Blob:
+    x0: int
+    y0: int
+    x1: int  # exclusive
+    y1: int
+    area: int
+    ids: list[int]
+
+    @property
+    def w(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def h(self) -> int:
+        return self.y1 - self.y0
+
+    def union(self, other: _Blob) -> _Blob:
+        return _Blob(
+            min(self.x0, other.x0),
+            min(self.y0, other.y0),
+            max(self.x1, other.x1),
+            max(self.y1, other.y1),
+            self.area + other.area,
+            self.ids + other.ids,
+        )
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_32S)
+    return labels, stats[1:n]  # row i is label i + 1
+
+
+def _typical_height(stats: np.ndarray, min_px: float, shape: tuple[int, int]) -> float | None:
+    """The height of the writing: the area-weighted median height of the marks that could be
+    digits. Weighting by area keeps a crowd of small junk (noise, texture, specks) from
+    outvoting a few real digits; marks cut by the picture's edge (the table) do not vote."""
+    img_h, img_w = shape
+    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    w, h, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
+    inside = (x > 0) & (y > 0) & (x + w < img_w) & (y + h < img_h)
+    ok = (
+        inside
+        & (h >= min_px)
+        & (w <= 1.2 * h)
+        & (h < 0.95 * img_h)
+        & (area >= 0.05 * h * np.maximum(w, h * 0.15))
+    )
+    if not ok.any():
+        return None
+    heights, weights = h[ok], area[ok].astype(np.float64)
+    order = np.argsort(heights)
+    cumulative = np.cumsum(weights[order])
+    return float(heights[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def _erase_frames(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, typical: float) -> bool:
+    """Box borders drawn around numbers (forms, meter cards) erased from `mask` in place.
+
+    A frame is a wide, sparse component whose outer contour is a convex quadrilateral; its
+    outline is traced along the real (perspective-skewed) sides, which straight morphological
+    kernels miss, and digits touching it from inside survive as residue."""
+    erased = False
+    for i, (x, y, w, h, area) in enumerate(stats):
+        if w < HLINE_LENGTH * typical or h < 0.8 * typical or area > 0.35 * w * h:
+            continue
+        piece = (labels[y : y + h, x : x + w] == i + 1).astype(np.uint8)
+        contours, _ = cv2.findContours(piece, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        outline = max(contours, key=cv2.contourArea)
+        quad = cv2.approxPolyDP(outline, 0.03 * cv2.arcLength(outline, True), True)
+        if len(quad) != 4 or not cv2.isContourConvex(quad) or cv2.contourArea(quad) < 0.6 * w * h:
+            continue
+        thickness = _stroke_width(piece)
+        cv2.drawContours(mask, [quad + np.array([x, y], np.int32)], -1, 0, thickness=round(2 * thickness) + 3)
+        erased = True
+    return erased
+
+
+def _remove_lines(mask: np.ndarray, typical: float) -> bool:
+    """Long straight runs (underlines, ruled lines, what is left of borders) erased from `mask`
+    in place. Returns whether there were any."""
+    hk = max(3, round(HLINE_LENGTH * typical))
+    vk = max(3, round(VLINE_LENGTH * typical))
+    # Thickening across the line's direction first lets a slightly slanted line (perspective, a
+    # hand-drawn underline) keep a long straight run; the digits only get thicker, not longer.
+    t = _odd(0.12 * typical)
+    across = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (1, t)))
+    lines = cv2.morphologyEx(across, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (hk, 1)))
+    across = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (t, 1)))
+    vertical = cv2.morphologyEx(across, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, vk)))
+    lines = cv2.bitwise_or(lines, vertical)
+    if not lines.any():
+        return False
+    # Widen a little: a photographed line is not perfectly straight, and its fringe would stay
+    # behind as specks.
+    lines = cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    cv2.bitwise_and(mask, cv2.bitwise_not(lines), dst=mask)
+    return True
+
+
+def _blobs(stats: np.ndarray, typical: float, shape: tuple[int, int]) -> list[_Blob]:
+    img_h, img_w = shape
+    x, y, w, h = (stats[:, k] for k in range(4))
+    at_edge = (x == 0) | (y == 0) | (x + w == img_w) | (y + h == img_h)
+    # Large marks cut by the picture's edge are the table around the sheet, the sheet's edge, a
+    # hand: the slivers that the threshold leaves beside them are no writing either.
+    masses = stats[at_edge & (np.maximum(w, h) >= 1.5 * typical)][:, :4].astype(np.float64)
+    near = EDGE_MASS_GAP * typical
+    out = []
+    for i, (x, y, w, h, area) in enumerate(stats):
+        if w < SPECK * typical and h < SPECK * typical:
+            continue  # a speck (dust, noise, a stray dot)
+        if at_edge[i]:
+            continue  # cut by the picture's edge: a partial digit would be misread
+        if (
+            len(masses)
+            and (
+                (x < masses[:, 0] + masses[:, 2] + near)
+                & (x + w > masses[:, 0] - near)
+                & (y < masses[:, 1] + masses[:, 3] + near)
+                & (y + h > masses[:, 1] - near)
+            ).any()
+        ):
+            continue
+        if w > 2.5 * typical or h > 2.5 * typical:
+            continue  # far bigger than writing: an object, a frame, the paper's edge
+        out.append(_Blob(int(x), int(y), int(x + w), int(y + h), int(area), [i + 1]))
+    return out
+
+
+def _same_digit(a: _Blob, b: _Blob, typical: float) -> bool:
+    merged_h = max(a.y1, b.y1) - min(a.y0, b.y0)
+    merged_w = max(a.x1, b.x1) - min(a.x0, b.x0)
+    if merged_h > MAX_MERGED_HEIGHT * typical or merged_w > 1.3 * typical:
+        return False
+    overlap_x = min(a.x1, b.x1) - max(a.x0, b.x0)
+    gap_y = max(a.y0, b.y0) - min(a.y1, b.y1)
+    narrow = max(min(a.w, b.w), 0.2 * typical)
+    if overlap_x >= 0.5 * narrow and gap_y < STACK_GAP * typical:
+        return True  # stacked pieces: the hat of a 5, a 4 broken in two
+    gap = max(-overlap_x, gap_y, 0)
+    if min(a.h, b.h) < FRAGMENT_HEIGHT * typical:
+        return gap < FRAGMENT_GAP * typical  # a small piece right beside a digit
+    # Side by side and (nearly) touching: digits of a number share a top and a bottom line, the
+    # parts of one digit (a 4 written as "L" and "|") do not.
+    misalignment = (abs(a.y0 - b.y0) + abs(a.y1 - b.y1)) / typical
+    return -overlap_x < NEAR_GAP * typical and misalignment > MISALIGNMENT and merged_w < 0.9 * typical
+
+
+def _merge_fragments(blobs: list[_Blob], typical: float) -> list[_Blob]:
+    merged = True
+    while merged and len(blobs) > 1:
+        merged = False
+        blobs.sort(key=lambda b: b.x0)
+        for i in range(len(blobs)):
+            for j in range(i + 1, len(blobs)):
+                if blobs[j].x0 > blobs[i].x1 + FRAGMENT_GAP * typical:
+                    break  # sorted by x0: nothing further right can touch blob i
+                if _same_digit(blobs[i], blobs[j], typical):
+                    blobs[i] = blobs[i].union(blobs[j])
+                    del blobs[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return blobs
+
+
+def _is_digit(b: _Blob, typical: float, min_px: float) -> bool:
+    if b.h < max(min_px, MIN_HEIGHT * typical) or b.h > MAX_MERGED_HEIGHT * typical:
+        return False
+    if b.w > 3 * b.h:
+        return False  # a dash or what is left of a line
+    fill = b.area / float(b.w * b.h)
+    # A solid blob (a thumb, a hole punch) is no digit; a "1" is solid but tall and thin.
+    return not (fill > 0.75 and b.h < 2.0 * b.w)
+
+
+def _lines(blobs: list[_Blob]) -> list[list[_Blob]]:
+    """Group digits into text lines. Scanning left to right and following each line's last
+    digit copes with lines that slope (a sheet held at an angle)."""
+    lines: list[list[_Blob]] = []
+    for b in sorted(blobs, key=lambda b: b.x0):
+        best, best_overlap = None, 0.0
+        for line in lines:
+            last = line[-1]
+            overlap = min(last.y1, b.y1) - max(last.y0, b.y0)
+            frac = overlap / max(1, min(last.h, b.h))
+            if frac >= 0.5 and frac > best_overlap:
+                best, best_overlap = line, frac
+        if best is None:
+            lines.append([b])
+        else:
+            best.append(b)
+    lines.sort(key=lambda line: float(np.median([(b.y0 + b.y1) / 2 for b in line])))
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# One digit → 28x28
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width of a binary mask: area over half the perimeter (boundary pixels)."""
+    area = cv2.countNonZero(mask)
+    if area == 0:
+        return 0.0
+    inner = cv2.countNonZero(cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))))
+    return 2.0 * area / max(1, area - inner)
+
+
+def prepare_digit(mask: np.ndarray, soft: np.ndarray | None = None) -> np.ndarray:
+    """A binary mask of one digit (any size, ink non-zero) → (28, 28) MNIST-style image.
+
+    The ink is rebuilt from the mask on a canvas of fixed size with the stroke width MNIST has
+    relative to the digit: a hairline pen photographed large and a marker photographed small
+    both come out like MNIST strokes, instead of a faint thread or a blot. When the strokes
+    already have about that width and `soft` (the grey ink strength, same shape) is given, the
+    grey ink is used as is: it keeps the detail a small digit's mask loses.
+    """
+    h, w = mask.shape
+    if h == 0 or w == 0 or not mask.any():
+        raise NothingToReadError("nothing to read: no ink")
+    if soft is not None:
+        ratio = _stroke_width((mask > 0).astype(np.uint8)) / max(h, w)
+        if SOFT_RATIO_RANGE[0] <= ratio <= SOFT_RATIO_RANGE[1]:
+            near = cv2.dilate((mask > 0).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+            return fit_to_mnist(soft.astype(np.float32) * near)
+    scale = CANON / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    soft = cv2.resize((mask > 0).astype(np.float32), (nw, nh), interpolation=interpolation)
+    pad = CANON // 4
+    canvas = np.zeros((nh + 2 * pad, nw + 2 * pad), np.uint8)
+    # A low cut keeps hairlines (area-averaged to faint grey) connected.
+    canvas[pad : pad + nh, pad : pad + nw] = (soft > 0.2).astype(np.uint8) * 255
+    if not canvas.any():
+        canvas[pad : pad + nh, pad : pad + nw] = (soft > 0).astype(np.uint8) * 255
+    width = _stroke_width(canvas)
+    side = float(max(nh, nw))
+    # Growing the strokes by g grows the digit by g too: solve (width + g) / (side + g) = ratio.
+    grow = (STROKE_RATIO * side - width) / (1.0 - STROKE_RATIO)
+    if grow >= 1.0:
+        k = 2 * round(grow / 2) + 1
+        canvas = cv2.dilate(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    elif grow <= -2.0:
+        # Thinner, but never so much that strokes break apart.
+        k = min(2 * round(-grow / 2) + 1, 2 * int(width / 3) + 1)
+        if k >= 3:
+            thinner = cv2.erode(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+            if cv2.countNonZero(thinner) > 0.3 * cv2.countNonZero(canvas):
+                canvas = thinner
+    ink = cv2.GaussianBlur(canvas.astype(np.float32) / 255.0, (0, 0), 1.0)
+    return fit_to_mnist(ink)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None) -> Segmentation:
+    """Every digit in a photo, scan or camera frame (gray or BGR uint8), in reading order.
+
+    `roi` = (x, y, width, height) limits the search to part of the image; boxes are still in
+    the whole image's coordinates. A blank, black or overexposed picture gives no digits (and a
+    `note` saying why), never a guess.
+    """
+    gray = to_gray(image)
+    full_h, full_w = gray.shape
+    ox, oy = 0, 0
+    if roi is not None:
+        x, y, w, h = (int(v) for v in roi)
+        x0, y0 = max(0, x), max(0, y)
+        x1, y1 = min(full_w, x + w), min(full_h, y + h)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            raise InputError(f"the region of interest {list(roi)} lies outside the {full_w}x{full_h} image")
+        gray, ox, oy = gray[y0:y1, x0:x1], x0, y0
+    h0, w0 = gray.shape
+    scale = min(1.0, WORK_MAX_SIDE / max(h0, w0))
+    work = (
+        gray
+        if scale == 1.0
+        else cv2.resize(gray, (round(w0 * scale), round(h0 * scale)), interpolation=cv2.INTER_AREA)
+    )
+    ink = _ink(work)
+    full_mask = _mask_in_input(ink.mask, (full_h, full_w), (ox, oy), (w0, h0))
+    if ink.note:
+        return Segmentation([], [], full_mask, ink.note)
+
+    wh, ww = work.shape
+    min_px = max(MIN_DIGIT_PX, MIN_DIGIT_FRACTION * min(wh, ww))
+    mask = ink.mask
+    labels, stats = _components(mask)
+    typical = _typical_height(stats, min_px, mask.shape)
+    if typical is None:
+        return Segmentation([], [], full_mask, "no digits found")
+    widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    if (widths > HLINE_LENGTH * typical).any() or (heights > VLINE_LENGTH * typical).any():
+        mask = mask.copy()  # the threshold view keeps showing what was thresholded
+        changed = _erase_frames(mask, labels, stats, typical)
+        changed = _remove_lines(mask, typical) or changed
+        if changed:
+            labels, stats = _components(mask)
+            typical = _typical_height(stats, min_px, mask.shape)
+            if typical is None:
+                return Segmentation([], [], full_mask, "no digits found")
+    blobs = _blobs(stats, typical, mask.shape)
+    if len(blobs) > 4 * MAX_DIGITS:
+        return Segmentation([], [], full_mask, "too cluttered")
+    blobs = [b for b in _merge_fragments(blobs, typical) if _is_digit(b, typical, min_px)]
+    if len(blobs) > MAX_DIGITS:
+        return Segmentation([], [], full_mask, "too cluttered")
+    # Marks made of noise (the grain of a table, a texture) barely clear the threshold; written
+    # ink has a core well above it. Compared with the marks' median, as most marks are writing.
+    pieces: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    strengths: dict[int, float] = {}
+    for b in blobs:
+        crop = labels[b.y0 : b.y1, b.x0 : b.x1]
+        piece = np.isin(crop, b.ids) if len(b.ids) > 1 else crop == b.ids[0]
+        soft = ink.strength[b.y0 : b.y1, b.x0 : b.x1]
+        pieces[id(b)] = (piece.astype(np.uint8) * 255, soft)
+        strengths[id(b)] = float(soft[piece].mean())
+    ink_level = float(np.median(list(strengths.values()))) if strengths else 0.0
+    pieces = {k: v for k, v in pieces.items() if strengths[k] >= FAINT * ink_level}
+    blobs = [b for b in blobs if id(b) in pieces]
+    if not blobs:
+        return Segmentation([], [], full_mask, "no digits found")
+
+    digits: list[FoundDigit] = []
+    separators: list[str] = []
+    for n, line in enumerate(_lines(blobs)):
+        line_h = float(np.median([b.h for b in line]))
+        for i, b in enumerate(line):
+            piece, soft = pieces[id(b)]
+            image28 = prepare_digit(piece, soft if USE_SOFT else None)
+            box = [
+                round(ox + b.x0 / scale, 1),
+                round(oy + b.y0 / scale, 1),
+                round(b.w / scale, 1),
+                round(b.h / scale, 1),
+            ]
+            if digits:
+                if i == 0:
+                    separators.append("\n")
+                else:
+                    gap = b.x0 - line[i - 1].x1
+                    separators.append(" " if gap > WORD_GAP * line_h else "")
+            digits.append(FoundDigit(image28, box, n))
+    return Segmentation(digits, separators, full_mask)
+
+
+def _mask_in_input(
+    mask: np.ndarray, full_shape: tuple[int, int], origin: tuple[int, int], size: tuple[int, int]
+) -> np.ndarray:
+    """The work-scale mask placed in the input image's coordinates (zeros outside the ROI)."""
+    w0, h0 = size
+    if mask.shape != (h0, w0):
+        mask = cv2.resize(mask, (w0, h0), interpolation=cv2.INTER_NEAREST)
+    if (h0, w0) == full_shape:
+        return mask
+    out = np.zeros(full_shape, np.uint8)
+    ox, oy = origin
+    out[oy : oy + h0, ox : ox + w0] = mask
+    return out
+
+
+def single_digit(image: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """One digit filling the image (either polarity) → ((28, 28) float32, box [x, y, w, h]).
+
+    Raises NothingToReadError for a blank image.
+    """
+    gray = to_gray(image)
+    h0, w0 = gray.shape
+    scale = min(1.0, 512 / max(h0, w0))
+    work = (
+        gray
+        if scale == 1.0
+        else cv2.resize(gray, (round(w0 * scale), round(h0 * scale)), interpolation=cv2.INTER_AREA)
+    )
+    if min(work.shape) < 4:
+        raise NothingToReadError("nothing to read: the image is too small")
+    # The digit fills the picture, so its strokes are thick relative to it: a wider background
+    # kernel than for a page of writing.
+    # A tiny image (a 28x28 crop) has no pixels to spare for denoising.
+    ink = _ink(work, kernel_fraction=0.45, denoise=max(work.shape) > 64)
+    if ink.note or not ink.mask.any():
+        raise NothingToReadError(f"nothing to read: {ink.note or 'no ink'}")
+    labels, stats = _components(ink.mask)
+    area = stats[:, cv2.CC_STAT_AREA]
+    # Everything but dust belongs to the digit (a 5's hat, a broken stroke).
+    keep = np.flatnonzero(area >= max(2, 0.02 * area.max())) + 1
+    piece = np.isin(labels, keep)
+    rows, cols = np.flatnonzero(piece.any(axis=1)), np.flatnonzero(piece.any(axis=0))
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    image28 = prepare_digit(
+        piece[y0:y1, x0:x1].astype(np.uint8) * 255, ink.strength[y0:y1, x0:x1] if USE_SOFT else None
+    )
+    box = [
+        round(x0 / scale, 1),
+        round(y0 / scale, 1),
+        round((x1 - x0) / scale, 1),
+        round((y1 - y0) / scale, 1),
+    ]
+    return image28, box

@@ -1,0 +1,167 @@
+"""Camera benchmark: frames per second at 640x480 on ONE core (segmentation + batched inference),
+image → digits latency, and digit / number accuracy on generated test clips.
+
+    .venv/bin/python tests/benchmarks/bench_camera.py [--scenes 24] [--frames 20] [--glyphs all|sure]
+
+Clips are MJPG .avi files written with OpenCV from real handwritten digits: MNIST *test* images
+and pendigits *test* writers (never trained on), on paper-like backgrounds with uneven light, a
+shadow, perspective, blur, noise, JPEG, an underline, a box border and specks; dark-on-light
+and light-on-dark. Each clip is read through the real headless command path (capture thread,
+shared segmentation, real interpreter, stability filter), every frame, pinned to CPU 0.
+
+Prints one JSON object. "digit_accuracy" counts a digit right only if read as the right class
+above the model's reject threshold ("?" counts as wrong); "glyphs": "sure" restricts the digits
+to those the model reads surely when presented clean (the camera path's own loss).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "camera"))
+DATA = Path(os.environ.get("DIGITKIOSK_SHARED_DATA", HERE.parent.parent.parent / "shared" / "data"))
+
+
+def _pin_one_core() -> None:
+    os.sched_setaffinity(0, {0})
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def _mnist_test() -> tuple[np.ndarray, np.ndarray]:
+    with gzip.open(DATA / "mnist" / "t10k-images-idx3-ubyte.gz") as f:
+        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    with gzip.open(DATA / "mnist" / "t10k-labels-idx1-ubyte.gz") as f:
+        y = np.frombuffer(f.read(), np.uint8, offset=8)
+    return x, y
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scenes", type=int, default=24, help="static scenes per clip kind (default 24)")
+    ap.add_argument("--frames", type=int, default=20, help="frames per scene (default 20)")
+    ap.add_argument("--glyphs", choices=("all", "sure"), default="all")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    _pin_one_core()
+
+    from camera_scenes import GlyphBank, digits_correct, make_scene, random_look, write_clip
+    from digitkiosk.device.camera.capture import Capture
+    from digitkiosk.device.camera.pipeline import FrameAnalyzer, StabilityFilter
+    from digitkiosk.device.camera.source import SourceSpec
+    from digitkiosk.device.loader import load_model
+    from digitkiosk.device.mnist_prep import fit_to_mnist
+    from digitkiosk.device.recognizer import Recognizer
+    from digitkiosk.device.strokes import parse_strokes, strokes_to_mnist
+
+    recognizer = Recognizer(load_model(num_threads=1))
+    x, y = _mnist_test()
+    pen = [json.loads(line) for line in (DATA / "pendigits" / "test.jsonl").read_text().splitlines() if line]
+    if args.glyphs == "sure":
+        sure = [
+            r.digit == int(lab)
+            for r, lab in zip(recognizer.classify(np.stack([fit_to_mnist(i) for i in x])), y, strict=True)
+        ]
+        x, y = x[np.array(sure)], y[np.array(sure)]
+        readings = recognizer.classify(np.stack([strokes_to_mnist(parse_strokes(p["strokes"])) for p in pen]))
+        pen = [p for p, r in zip(pen, readings, strict=True) if r.digit == p["label"]]
+    banks = {"mnist": GlyphBank(mnist=(x, y)), "pen": GlyphBank(pen=pen, pen_width_ratio=0.04)}
+
+    rng = np.random.default_rng(args.seed)
+    figures: dict = {"glyphs": args.glyphs, "frame_size": [640, 480], "cpu": "1 core (affinity {0})"}
+    latencies: list[float] = []
+    totals = {
+        "digits": 0,
+        "digits_correct": 0,
+        "numbers": 0,
+        "numbers_correct": 0,
+        "scenes": 0,
+        "scenes_read_once": 0,
+        "frames": 0,
+        "busy_s": 0.0,
+    }
+    per_kind = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, bank in banks.items():
+            scenes = [
+                make_scene(bank, rng, look=random_look(rng, dark_ink=i % 2 == 0)) for i in range(args.scenes)
+            ]
+            clip = Path(tmp) / f"{kind}.avi"
+            write_clip(str(clip), scenes, args.frames, rng)
+            analyzer = FrameAnalyzer(recognizer)
+            reports: dict[int, list[str]] = {}
+            per_scene_frames_ok = 0
+            stability = StabilityFilter()
+            with Capture(SourceSpec.parse(str(clip)), every_frame=True) as capture:
+                while (frame := capture.next_frame(timeout=2.0)) is not None:
+                    t0 = time.perf_counter()
+                    result = analyzer.analyze(frame.image, frame.index)
+                    dt = time.perf_counter() - t0
+                    totals["busy_s"] += dt
+                    latencies.append(dt * 1000.0)
+                    totals["frames"] += 1
+                    scene_no = frame.index // args.frames
+                    if frame.index % args.frames == 0:
+                        stability = StabilityFilter()  # a new scene: count its reports alone
+                    per_scene_frames_ok += result.text == scenes[scene_no][0].text
+                    stable = stability.update(result)
+                    if stable is not None and stable.result.reading is not None:
+                        reports.setdefault(scene_no, []).append(stable.text)
+            digits = correct = numbers = numbers_ok = once = 0
+            for i, (scene, _) in enumerate(scenes):
+                said = reports.get(i, [])
+                once += len(said) == 1
+                text = said[0] if said else ""
+                digits += len(scene.digits)
+                correct += digits_correct(scene.text, text)
+                truth_numbers = scene.text.replace("\n", " ").split(" ")
+                read_numbers = text.replace("\n", " ").split(" ")
+                numbers += len(truth_numbers)
+                numbers_ok += sum(t == r for t, r in zip(truth_numbers, read_numbers, strict=False))
+            per_kind[kind] = {
+                "scenes": len(scenes),
+                "digits": digits,
+                "digit_accuracy": round(correct / digits, 4),
+                "number_accuracy": round(numbers_ok / numbers, 4),
+                "scenes_reported_exactly_once": round(once / len(scenes), 4),
+                "frames_read_exactly": round(per_scene_frames_ok / (len(scenes) * args.frames), 4),
+            }
+            totals["digits"] += digits
+            totals["digits_correct"] += correct
+            totals["numbers"] += numbers
+            totals["numbers_correct"] += numbers_ok
+            totals["scenes"] += len(scenes)
+            totals["scenes_read_once"] += once
+    figures["clips"] = per_kind
+    figures["digit_accuracy"] = round(totals["digits_correct"] / totals["digits"], 4)
+    figures["number_accuracy"] = round(totals["numbers_correct"] / totals["numbers"], 4)
+    figures["static_scene_reported_once"] = round(totals["scenes_read_once"] / totals["scenes"], 4)
+    figures["frames"] = totals["frames"]
+    figures["fps_one_core"] = round(totals["frames"] / totals["busy_s"], 1)
+    figures["image_to_digits_ms"] = {
+        "p50": round(float(np.percentile(latencies, 50)), 2),
+        "p90": round(float(np.percentile(latencies, 90)), 2),
+        "p99": round(float(np.percentile(latencies, 99)), 2),
+    }
+    figures["targets"] = {
+        "fps_one_core": ">= 30",
+        "digit_accuracy": ">= 0.98",
+        "image_to_digits_p50_ms": "<= 15",
+    }
+    print(json.dumps(figures, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

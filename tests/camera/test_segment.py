@@ -1,0 +1,180 @@
+"""Image → digits on pictures composed from real handwritten digits (MNIST, real pen strokes)
+with the troubles of real photos. Accuracy figures are measured on fixed seeds; the limits
+leave room for an honest miss or two, not for a broken pipeline."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from camera_scenes import Look, add_specks, digits_correct, layout, make_scene, random_look
+from digitkiosk.device.errors import InputError, NothingToReadError
+from digitkiosk.device.segment import find_digits, single_digit
+
+
+def _read_scenes(recognizer, bank, seed: int, count: int, **look_args):
+    rng = np.random.default_rng(seed)
+    total = correct = exact = 0
+    misses = []
+    for _ in range(count):
+        scene, _camera = make_scene(bank, rng, look=random_look(rng, **look_args))
+        try:
+            text = recognizer.read_image(scene.image).text
+        except NothingToReadError:
+            text = ""
+        total += len(scene.digits)
+        correct += digits_correct(scene.text, text)
+        exact += text == scene.text
+        if text != scene.text:
+            misses.append((scene.text, text))
+    return correct / total, exact / count, misses
+
+
+@pytest.mark.parametrize("dark_ink", [True, False], ids=["dark-on-light", "light-on-dark"])
+def test_pages_of_mnist_digits(recognizer, mnist_bank, dark_ink):
+    digit_acc, number_acc, misses = _read_scenes(recognizer, mnist_bank, 11 + dark_ink, 12, dark_ink=dark_ink)
+    # Measured 0.95-0.99 on these seeds with the interim model; misses are mostly "?" (a digit
+    # below the model's reject threshold), which counts as wrong here.
+    assert digit_acc >= 0.93, misses
+    assert number_acc >= 0.6, misses
+
+
+def test_thin_pen_digits_are_rebuilt_with_mnist_strokes(recognizer, pen_bank):
+    # Hairline pen strokes on large digits: only the stroke-width normalization makes these
+    # look like MNIST to the model.
+    digit_acc, _, misses = _read_scenes(recognizer, pen_bank, 5, 10)
+    assert digit_acc >= 0.93, misses
+    rng = np.random.default_rng(3)
+    ink, text = layout(
+        pen_bank,
+        rng,
+        lines=1,
+        numbers_per_line=(1, 1),
+        digits_per_number=(3, 3),
+        height=(150, 160),
+        underline=False,
+        box=False,
+    )
+    photo = np.clip(220 - 180 * ink, 0, 255).astype(np.uint8)
+    assert recognizer.read_image(photo).text == text
+
+
+def test_lines_numbers_and_separators(recognizer, mnist_bank):
+    rng = np.random.default_rng(8)
+    ink, text = layout(
+        mnist_bank,
+        rng,
+        lines=2,
+        numbers_per_line=(2, 2),
+        digits_per_number=(2, 3),
+        underline=False,
+        box=False,
+    )
+    photo = np.clip(230 - 200 * ink, 0, 255).astype(np.uint8)
+    seg = find_digits(photo)
+    structure = "".join("d" if c.isdigit() else c for c in text)
+    got = "d" + "".join(sep + "d" for sep in seg.separators)
+    assert got == structure
+    assert [d.line for d in seg.digits] == sorted(d.line for d in seg.digits)
+    read = recognizer.read_image(photo).text
+    assert digits_correct(text, read) >= len(seg.digits) - 1, (text, read)
+
+
+def test_underline_box_and_specks_are_not_digits(mnist_bank):
+    rng = np.random.default_rng(21)
+    for _ in range(6):
+        scene, _ = make_scene(
+            mnist_bank, rng, look=Look(perspective=0.03, jpeg=80), specks=40, underline=True, box=True
+        )
+        assert len(find_digits(scene.image).digits) == len(scene.digits), scene.text
+
+
+def test_boxes_in_image_coordinates_and_roi(mnist_bank):
+    rng = np.random.default_rng(4)
+    ink, _text = layout(
+        mnist_bank,
+        rng,
+        lines=2,
+        numbers_per_line=(1, 1),
+        digits_per_number=(3, 3),
+        underline=False,
+        box=False,
+    )
+    photo = np.clip(230 - 200 * ink, 0, 255).astype(np.uint8)
+    seg = find_digits(photo)
+    assert len(seg.digits) == 6
+    for d in seg.digits:
+        x, y, w, h = (round(v) for v in d.box)
+        assert ink[y : y + h, x : x + w].max() > 0.5  # the box holds ink
+        assert d.image.shape == (28, 28) and d.image.dtype == np.float32
+    # Only the second line inside the ROI; boxes stay in whole-image coordinates.
+    top = round(min(d.box[1] for d in seg.digits if d.line == 1)) - 10
+    roi = (0, top, photo.shape[1], photo.shape[0] - top)
+    inside = find_digits(photo, roi)
+    assert [d.box for d in inside.digits] == [d.box for d in seg.digits if d.line == 1]
+    assert inside.mask.shape == photo.shape
+    with pytest.raises(InputError):
+        find_digits(photo, (5000, 5000, 10, 10))
+
+
+@pytest.mark.parametrize(
+    ("picture", "note"),
+    [
+        (np.zeros((480, 640), np.uint8), "too dark"),
+        (np.full((480, 640), 255, np.uint8), "overexposed"),
+        (np.full((480, 640, 3), 128, np.uint8), "blank image"),
+    ],
+    ids=["black", "overexposed", "grey"],
+)
+def test_blank_pictures_give_nothing(recognizer, picture, note):
+    seg = find_digits(picture)
+    assert seg.digits == [] and seg.note == note
+    with pytest.raises(NothingToReadError):
+        recognizer.read_image(picture)
+    with pytest.raises(NothingToReadError):
+        recognizer.read_single(picture)
+
+
+def test_specks_and_noise_give_nothing():
+    rng = np.random.default_rng(0)
+    paper = np.full((480, 640), 210.0, np.float32)
+    ink = np.zeros((480, 640), np.float32)
+    add_specks(ink, rng, 400, max_radius=3)
+    specks = np.clip(paper - 170 * ink + rng.normal(0, 3, ink.shape), 0, 255).astype(np.uint8)
+    assert find_digits(specks).digits == []
+    noise = rng.integers(0, 256, (480, 640)).astype(np.uint8)
+    assert find_digits(noise).digits == []
+    gradient = np.tile(np.linspace(40, 230, 640, dtype=np.float32), (480, 1)).astype(np.uint8)
+    assert find_digits(gradient).digits == []
+
+
+def test_single_digit_either_polarity(recognizer, mnist_test):
+    images, labels = mnist_test[0][:300], mnist_test[1][:300]
+    clean = recognizer.classify(np.stack([single_digit(i)[0] for i in images]))
+    assert np.mean([r.digit == lab for r, lab in zip(clean, labels, strict=True)]) >= 0.85
+    # Photographed large, dark ink on light paper with a light gradient.
+    rng = np.random.default_rng(1)
+    photos = []
+    for img in images[:100]:
+        big = cv2.resize(img, None, fx=6, fy=6).astype(np.float32) / 255
+        ramp = np.linspace(0.65, 1.0, big.shape[1], dtype=np.float32)[None, :]
+        photos.append(
+            np.clip((210 * (1 - big) + 40 * big) * ramp + rng.normal(0, 3, big.shape), 0, 255).astype(
+                np.uint8
+            )
+        )
+    same = sum(
+        recognizer.classify(single_digit(p)[0][None])[0].digit == r.digit
+        for p, r in zip(photos, clean[:100], strict=True)
+    )
+    assert same >= 90
+    image28, box = single_digit(photos[0])
+    assert image28.shape == (28, 28) and 0 <= box[0] < 168 and box[2] > 10
+
+
+@pytest.mark.parametrize(
+    "bad", [np.zeros((4, 4, 2), np.uint8), np.zeros((0, 5), np.uint8), np.zeros(7, np.uint8)]
+)
+def test_malformed_arrays_are_input_errors(bad):
+    with pytest.raises(InputError):
+        find_digits(bad)
