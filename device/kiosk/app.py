@@ -587,7 +587,9 @@ class KioskApp:
             command=self._close_camera,
         ).pack(side="bottom", fill="x")
         try:
-            view = CameraView(top, self.recognizer, self.options.camera, roi=None, events=self.events)
+            view = CameraView(
+                top, self.recognizer, self.options.camera, roi=None, events=_camera_events(self.events)
+            )
             if isinstance(view, tk.Widget) and not view.winfo_manager():
                 view.pack(fill="both", expand=True)
             view.start()
@@ -631,3 +633,20 @@ def run_kiosk(recognizer: Recognizer, options: KioskOptions, root: tk.Tk) -> int
     except KeyboardInterrupt:
         app.quit()
     return 0
+
+
+def _camera_events(kiosk_log: EventLog):
+    """The camera view writes dict events to an EventSink; forward them into the kiosk's own log
+    (one file for operators), tagged with the mode they came from."""
+    from ..camera.events import EventSink
+
+    class KioskForward(EventSink):
+        def __init__(self) -> None:
+            super().__init__(None)
+
+        def emit(self, event: dict) -> None:
+            fields = dict(event)
+            name = str(fields.pop("event", "camera"))
+            kiosk_log.emit(name, mode="camera", **fields)
+
+    return KioskForward()
