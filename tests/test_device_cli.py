@@ -132,7 +132,7 @@ def _page(mnist_test, indices, dark_ink: bool):
 def test_predict_page_json(mnist_test, tmp_path, capsys, dark_ink):
     import cv2
 
-    x, y = mnist_test
+    _, y = mnist_test
     indices = [3, 2, 1, 18, 4]  # MNIST test digits 0 1 2 3 4
     path = tmp_path / "page.png"
     cv2.imwrite(str(path), _page(mnist_test, indices, dark_ink))

@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--head",
         choices=("gap", "flatten"),
-        default="gap",
+        default="flatten",
         help="classifier head: global average pooling (smallest) or flatten",
     )
     f.add_argument("--name", default="digitnet", help="model name (file names and card)")

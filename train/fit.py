@@ -30,7 +30,7 @@ class TrainConfig:
     pendigits_repeat: int = 2  # how often each pen digit appears per epoch
     patience: int = 12
     dropout: float = 0.3
-    head: str = "gap"
+    head: str = "flatten"
     verbose: int | str = "auto"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
