@@ -17,7 +17,7 @@ from digitkiosk.device.mnist_prep import PREP_ID
 from digitkiosk.device.modelcard import CARD_FORMAT
 
 from .data import Mnist
-from .evaluate import choose_reject_threshold, compute_metrics, predict_tflite, write_report
+from .evaluate import choose_reject_threshold, compute_metrics, predict_u8, tflite_runner, write_report
 from .export import export
 
 log = logging.getLogger(__name__)
@@ -62,13 +62,14 @@ def finish(
     int8_path, float_path = export(model, x_repr, out, name)
     int8_bytes, float_bytes = int8_path.read_bytes(), float_path.read_bytes()
     backend = get_backend("auto")
-    it = backend.interpreter(int8_bytes)
-    it.allocate_tensors()
-    probs_int8 = predict_tflite(int8_bytes, data.x_test)
-    probs_float = predict_tflite(float_bytes, data.x_test)
+    int8 = tflite_runner(int8_bytes, backend.name)
+    # The card records the tensors as exported (batch 1): read them before predict() resizes.
+    input_spec, output_spec = tensor_spec(int8.input_details), tensor_spec(int8.output_details)
+    probs_int8 = predict_u8(int8, data.x_test)
+    probs_float = predict_u8(tflite_runner(float_bytes, backend.name), data.x_test)
     m_int8 = compute_metrics(data.y_test, probs_int8)
     m_float = compute_metrics(data.y_test, probs_float)
-    reject = choose_reject_threshold(y_val, predict_tflite(int8_bytes, x_val))
+    reject = choose_reject_threshold(y_val, predict_u8(int8, x_val))
     log.info("int8 test accuracy %.4f, float %.4f", m_int8["accuracy"], m_float["accuracy"])
     card = {
         "format": CARD_FORMAT,
@@ -78,8 +79,8 @@ def finish(
         "file": int8_path.name,
         "sha256": sha256_bytes(int8_bytes),
         "size_bytes": len(int8_bytes),
-        "input": tensor_spec(it.get_input_details()[0]),
-        "output": tensor_spec(it.get_output_details()[0]),
+        "input": input_spec,
+        "output": output_spec,
         "labels": LABELS,
         "preprocessing": PREP_ID,
         "reject_threshold": reject["threshold"],

@@ -25,8 +25,12 @@ TARGET_ACCEPTED_ERROR = 0.002
 THRESHOLD_BOUNDS = (0.4, 0.9)
 
 
-def predict_tflite(model_bytes: bytes, images_u8: np.ndarray, backend: str | None = "auto") -> np.ndarray:
-    runner = Runner(get_backend(backend).interpreter(model_bytes, num_threads=2))
+def tflite_runner(model_bytes: bytes, backend: str | None = "auto") -> Runner:
+    """A runner on the device's interpreter (two threads: this is the workstation)."""
+    return Runner(get_backend(backend).interpreter(model_bytes, num_threads=2))
+
+
+def predict_u8(runner: Runner, images_u8: np.ndarray) -> np.ndarray:
     return runner.predict(images_u8.astype(np.float32) / 255.0)
 
 
@@ -207,7 +211,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from digitkiosk.device.loader import read_model_bytes
 
     model_bytes = read_model_bytes(model_path)
-    probs = predict_tflite(model_bytes, data.x_test, args.backend)
+    probs = predict_u8(tflite_runner(model_bytes, args.backend), data.x_test)
     metrics = compute_metrics(data.y_test, probs)
     card_path = model_path.with_suffix(".json")
     history = None

@@ -130,6 +130,17 @@ class Capture:
             except Exception:  # a broken listener must not kill the capture
                 log.exception("status listener failed")
 
+    def _wait_to_retry(self, attempt: int, delay: float, reason: str) -> tuple[int, float] | None:
+        """Report `reason` and wait out the backoff; the next (attempt, delay), or None when the
+        retries are spent (status "failed"). A stop during the wait ends the run loop."""
+        if self.retries is not None and attempt >= self.retries:
+            self._set_status("failed", reason)
+            return None
+        attempt += 1
+        self._set_status("reconnecting", f"{reason}; retry {attempt} in {delay:.1f} s")
+        self._stop.wait(delay)
+        return attempt, min(delay * BACKOFF_FACTOR, BACKOFF_MAX)
+
     def _run(self) -> None:
         attempt = 0
         delay = BACKOFF_FIRST
@@ -139,14 +150,13 @@ class Capture:
                 try:
                     source = VideoSource(self.spec).open()
                 except SourceError as e:
-                    if self.spec.is_file or (self.retries is not None and attempt >= self.retries):
+                    if self.spec.is_file:  # a file that cannot be opened will not get better
                         self._set_status("failed", str(e))
                         return
-                    attempt += 1
-                    self._set_status("reconnecting", f"{e}; retry {attempt} in {delay:.1f} s")
-                    if self._stop.wait(delay):
-                        break
-                    delay = min(delay * BACKOFF_FACTOR, BACKOFF_MAX)
+                    retry = self._wait_to_retry(attempt, delay, str(e))
+                    if retry is None:
+                        return
+                    attempt, delay = retry
                     continue
                 with source:
                     self._set_status("live", self.spec.text)
@@ -158,14 +168,10 @@ class Capture:
                     self._set_status("ended", f"end of {self.spec.text}")
                     return
                 # A live source stopped giving frames: unplugged, or the stream dropped.
-                if self.retries is not None and attempt >= self.retries:
-                    self._set_status("failed", f"lost {self.spec.text}")
+                retry = self._wait_to_retry(attempt, delay, f"lost {self.spec.text}")
+                if retry is None:
                     return
-                attempt += 1
-                self._set_status("reconnecting", f"lost {self.spec.text}; retry {attempt} in {delay:.1f} s")
-                if self._stop.wait(delay):
-                    break
-                delay = min(delay * BACKOFF_FACTOR, BACKOFF_MAX)
+                attempt, delay = retry
             self._set_status("stopped")
         except Exception as e:  # never die silently: the user sees the state
             log.exception("capture thread failed")

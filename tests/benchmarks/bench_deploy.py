@@ -23,23 +23,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "deploy"))
-from conftest import SSHServer, build_fleet, ssh_keygen  # noqa: E402  (the test fleet, reused)
-from digitkiosk.deploy.keys import keygen, sign_model  # noqa: E402
+from conftest import SSHServer, build_fleet, model_version_copy, ssh_keygen  # noqa: E402  (the test fleet)
+from digitkiosk.deploy.keys import keygen  # noqa: E402
 from digitkiosk.device.loader import default_model_path  # noqa: E402
 
 DEPLOY = Path(sys.executable).parent / "digitkiosk-deploy"
 
 
 def make_model(folder: Path, version: str, key: Path) -> Path:
-    src = default_model_path()
-    folder.mkdir(parents=True)
-    shutil.copy2(src, folder / src.name)
-    card = json.loads(src.with_suffix(".json").read_text())
-    card["version"] = version
-    card_path = folder / src.with_suffix(".json").name
-    card_path.write_text(json.dumps(card, indent=1))
-    sign_model(card_path, key)
-    return card_path
+    return model_version_copy(default_model_path(), folder, version, key)
 
 
 def push(card: Path, fleet, parallel: int) -> tuple[float, dict]:
