@@ -5,12 +5,14 @@ One code path for photos, scans and camera frames:
 1. grayscale, light denoise, work on a downscaled copy when the image is large;
 2. ink polarity (dark on light or light on dark) from a polarity-neutral local background;
 3. background by morphological closing (opening for light ink) on a small copy, so uneven light
-   and soft shadows are subtracted out; threshold the difference above the noise floor;
-4. connected components: specks dropped, long straight lines (underlines, box borders) removed,
-   fragments of one digit merged (the hat of a 5, a broken stroke);
+   and soft shadows are subtracted out; threshold the difference above the noise floor, and
+   next to ink relative to that ink's own strength (faint thin strokes stay whole);
+4. connected components: specks dropped, long straight lines (underlines, box borders) erased
+   (the line only: not the base of a wide 2, not the digit touching it), fragments of one digit
+   merged (the hat of a 5, a broken stroke);
 5. digits grouped into lines (top to bottom), ordered left to right, gaps turned into separators;
-6. each digit's mask rebuilt at a canonical size with an MNIST-like stroke width, then prepared
-   by `mnist_prep.fit_to_mnist` (the one MNIST recipe).
+6. each digit's grey ink (or, for hairline strokes, its mask rebuilt at a canonical size with an
+   MNIST-like stroke width) prepared by `mnist_prep.fit_to_mnist` (the one MNIST recipe).
 """
 
 from __future__ import annotations
@@ -36,12 +38,17 @@ BACKGROUND_KERNEL_FRACTION = 1 / 7
 # Ink must stand this far (grey levels) above the paper, and above the noise, to count.
 MIN_CONTRAST = 14.0
 NOISE_SIGMAS = 6.0
+# Near ink, a pixel is ink above this fraction of the strongest ink within this fraction of the
+# picture's shorter side (15 px of a 640x480 frame, about a third of a digit there); see _ink.
+LOCAL_CUT = 0.5
+LOCAL_PEAK_FRACTION = 0.03
 # Nothing smaller than this (pixels at work scale, and fraction of the shorter side) is a digit.
 MIN_DIGIT_PX = 8
 MIN_DIGIT_FRACTION = 0.02
 # More candidate marks than this in one image is clutter, not writing.
 MAX_DIGITS = 80
-# Relative to the typical digit height (h): a horizontal run longer than this is a line...
+# Relative to the typical digit height (h): a horizontal run longer than this is a line, unless
+# it is the base or top of one digit (the base of a wide "2" reaches 1.5 h; see _digit_stroke)...
 HLINE_LENGTH = 1.4
 # ...and so is a vertical run longer than this (box sides; a tall "1" stays shorter).
 VLINE_LENGTH = 1.6
@@ -66,8 +73,9 @@ FAINT = 0.6
 WORD_GAP = 0.75
 # Stroke width MNIST-style: about 12% of the digit's larger side (2.5 px in the 20 px box).
 STROKE_RATIO = 0.12
-# Strokes this wide (fraction of the larger side) are MNIST-like already: grey ink used as is.
-SOFT_RATIO_RANGE = (0.08, 0.26)
+# Strokes at least this wide (fraction of the larger side) are photographed well enough for the
+# grey ink to be used as is (see prepare_digit).
+SOFT_MIN_RATIO = 0.08
 # Digits are rebuilt on a canvas whose larger side is this many pixels.
 CANON = 56
 USE_SOFT = True
@@ -198,24 +206,38 @@ def _ink(gray: np.ndarray, kernel_fraction: float = BACKGROUND_KERNEL_FRACTION, 
     level = float(background.mean())
     if level >= 8:
         strength = cv2.divide(strength, cv2.max(background, 0.3 * level), scale=level)
-    threshold = _threshold(strength)
-    mask = cv2.compare(strength, threshold, cv2.CMP_GT)
+    floor, threshold = _threshold(strength)
+    if threshold > floor:
+        # One threshold for the whole picture sits between faint and strong ink (Otsu), so it
+        # cuts a thin pen stroke that photographs faint (a hairline blurred to half its
+        # contrast, in the lit part of the page) into pieces, while a thick underline or a
+        # marker clears it easily. Next to ink that clears it, ink counts from a fraction of
+        # that ink's local peak down to the noise floor: each stroke is cut relative to its
+        # own strength. Far from such ink the threshold stays, so noise does not come in.
+        k = _odd(min(h, w) * LOCAL_PEAK_FRACTION)
+        peak = cv2.dilate(strength, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+        local = np.clip(peak.astype(np.float32) * LOCAL_CUT, floor, threshold)
+        local[peak <= threshold] = threshold
+        mask = cv2.compare(strength.astype(np.float32), local, cv2.CMP_GT)
+    else:
+        mask = cv2.compare(strength, threshold, cv2.CMP_GT)
     return _Ink(strength, mask, note)
 
 
-def _threshold(strength: np.ndarray) -> float:
-    """Above the noise floor, then Otsu among what stands out: robust to how much ink there is."""
+def _threshold(strength: np.ndarray) -> tuple[float, float]:
+    """(noise floor, threshold): above the noise floor, then Otsu among what stands out: robust
+    to how much ink there is."""
     sample = strength[::3, ::3]
     median = float(np.median(sample))
     mad = float(np.median(np.abs(sample.astype(np.float32) - median)))
     floor = max(MIN_CONTRAST, median + NOISE_SIGMAS * 1.4826 * max(mad, 0.5))
     candidates = sample[sample > floor]
     if candidates.size < 16:
-        return floor
+        return floor, floor
     # Otsu among the candidates splits faint fringes from ink cores; take a point between the
     # floor and the split so that thin or faint strokes keep their body.
     otsu, _ = cv2.threshold(candidates.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return max(floor, 0.5 * (floor + float(otsu)) if otsu > floor else floor)
+    return floor, max(floor, 0.5 * (floor + float(otsu)) if otsu > floor else floor)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,8 +272,18 @@ class _Blob:
         )
 
 
+_Box = tuple[int, int, int, int]  # x, y, width, height
+
+
+def _label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """8-connected components: (count with the background, labels, stats). Grana's algorithm
+    gives the same labels as the default but computes the statistics about 3x faster."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
+    return n, labels, stats
+
+
 def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_32S)
+    n, labels, stats = _label(mask)
     return labels, stats[1:n]  # row i is label i + 1
 
 
@@ -270,6 +302,20 @@ def _typical_height(stats: np.ndarray, min_px: float, shape: tuple[int, int]) ->
         & (h < 0.95 * img_h)
         & (area >= 0.05 * h * np.maximum(w, h * 0.15))
     )
+    # A box drawn around a number is no writing: thin digits weigh little, so a box (a big,
+    # long outline) could outweigh them and make the writing look as tall as the box, which is
+    # then kept whole as a "digit" with the marks inside. A box holds other marks inside it.
+    idx = np.flatnonzero(ok)
+    if len(idx) > 1:
+        x0, y0, x1, y1 = x[idx], y[idx], x[idx] + w[idx], y[idx] + h[idx]
+        holds = (
+            (x0[None, :] > x0[:, None])
+            & (y0[None, :] > y0[:, None])
+            & (x1[None, :] < x1[:, None])
+            & (y1[None, :] < y1[:, None])
+            & (h[idx][None, :] >= 0.3 * h[idx][:, None])
+        )
+        ok[idx[holds.any(axis=1)]] = False
     if not ok.any():
         return None
     heights, weights = h[ok], area[ok].astype(np.float64)
@@ -300,35 +346,129 @@ def _erase_frames(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, typic
     return erased
 
 
-def _remove_lines(mask: np.ndarray, typical: float) -> bool:
+def _remove_lines(mask: np.ndarray, typical: float, masses: list[_Box]) -> bool:
     """Long straight runs (underlines, ruled lines, what is left of borders) erased from `mask`
-    in place. Returns whether there were any."""
+    in place. Returns whether there were any. The boxes (x, y, w, h) of erased runs cut by the
+    picture's edge (the table beside the sheet) are appended to `masses`."""
     hk = max(3, round(HLINE_LENGTH * typical))
     vk = max(3, round(VLINE_LENGTH * typical))
     # Thickening across the line's direction first lets a slightly slanted line (perspective, a
     # hand-drawn underline) keep a long straight run; the digits only get thicker, not longer.
     t = _odd(0.12 * typical)
     across = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (1, t)))
-    lines = cv2.morphologyEx(across, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (hk, 1)))
+    horizontal = cv2.morphologyEx(across, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (hk, 1)))
     across = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (t, 1)))
     vertical = cv2.morphologyEx(across, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, vk)))
-    lines = cv2.bitwise_or(lines, vertical)
-    if not lines.any():
+    found = False
+    for bands, is_horizontal in ((horizontal, True), (vertical, False)):
+        if bands.any():
+            found = _erase_bands(mask, bands, typical, is_horizontal, masses) or found
+    return found
+
+
+def _erase_bands(
+    mask: np.ndarray, bands: np.ndarray, typical: float, horizontal: bool, masses: list[_Box]
+) -> bool:
+    """Erase the line inside each band, and only the line. Returns whether any was erased.
+
+    A band (a thickened long run) also covers the ink of a digit written just above an underline
+    or touching it: erasing the whole band cut the foot off a 2 or an 8. A drawn line is
+    straight (perspective keeps it so), so each band's ink is fitted with a robust straight line
+    and only the ink within the line's own half-width (plus the blurred fringe) goes. What is
+    not thin like a drawn line (the table or the sheet's edge at the picture's border) goes
+    whole, band and fringe; what is the base or top of one digit (a wide 2, a 7) stays."""
+    h, w = mask.shape
+    grow = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    # Labelled on the part of the picture that has bands only (usually a small strip).
+    rx, ry, rw, rh = cv2.boundingRect(bands)
+    rx0, ry0 = max(0, rx - 2), max(0, ry - 2)
+    n, labels, stats = _label(bands[ry0 : min(h, ry + rh + 2), rx0 : min(w, rx + rw + 2)])
+    erased = False
+    for i in range(1, n):
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        x, y = x + rx0, y + ry0
+        x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(w, x + bw + 2), min(h, y + bh + 2)
+        band = labels[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] == i
+        if horizontal and _digit_stroke(mask, band, (x0, y0), typical):
+            continue
+        erased = True
+        ys, xs = np.nonzero(band & (mask[y0:y1, x0:x1] > 0))
+        if x == 0 or y == 0 or x + bw == w or y + bh == h:
+            # The table beside the sheet, the sheet's edge: a mass cut by the picture's edge.
+            # What the band misses of it (the staircase of a slanted side) is no writing
+            # either: it is remembered as a mass to keep away from (_blobs).
+            _erase_whole(mask[y0:y1, x0:x1], band, grow)
+            masses.append((x, y, bw, bh))
+            continue
+        if len(xs) < 2:
+            _erase_whole(mask[y0:y1, x0:x1], band, grow)
+            continue
+        pts = np.column_stack([xs, ys]).astype(np.float32)
+        vx, vy, cx, cy = (float(v) for v in cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel())
+        # Distances across a line of width L are spread evenly over [0, L/2]: twice the median
+        # is its half-width, which the ink of a digit in a minority of the band hardly moves.
+        half = 2.0 * float(np.median(np.abs((pts[:, 0] - cx) * -vy + (pts[:, 1] - cy) * vx))) + 1.5
+        if half > 0.25 * typical:
+            _erase_whole(mask[y0:y1, x0:x1], band, grow)
+            continue
+        gy, gx = np.mgrid[0 : y1 - y0, 0 : x1 - x0].astype(np.float32)
+        across = np.abs((gx - cx) * -vy + (gy - cy) * vx)
+        along = (gx - cx) * vx + (gy - cy) * vy
+        ends = (pts[:, 0] - cx) * vx + (pts[:, 1] - cy) * vy
+        line = (across <= half) & (along >= ends.min() - 2) & (along <= ends.max() + 2)
+        mask[y0:y1, x0:x1][line] = 0
+    return erased
+
+
+def _erase_whole(mask: np.ndarray, band: np.ndarray, grow: np.ndarray) -> None:
+    # Widened a little: the edge of a photographed mass is not straight, and its fringe would
+    # stay behind as specks.
+    mask[cv2.dilate(band.astype(np.uint8), grow) > 0] = 0
+
+
+def _digit_stroke(mask: np.ndarray, band: np.ndarray, origin: tuple[int, int], typical: float) -> bool:
+    """Is this horizontal band the base or top stroke of one digit (a wide 2, a 7) rather than
+    a line?
+
+    Take the band away and look at the marks beside it: an underline, a ruled line or the side
+    of a box runs along several digits (a number), while the base of a 2 has just the rest of
+    that 2 on it, joined to it and spanning a good part of its length."""
+    h = mask.shape[0]
+    x0, y0 = origin
+    bh, bw = band.shape
+    reach = round(typical)
+    ry0, ry1 = max(0, y0 - reach), min(h, y0 + bh + reach)
+    region = mask[ry0:ry1, x0 : x0 + bw].copy()
+    where = np.zeros(region.shape, np.uint8)
+    where[y0 - ry0 : y0 - ry0 + bh] = band
+    region[where > 0] = 0
+    n, labels, stats = _label(region)
+    marks = [j for j in range(1, n) if stats[j, cv2.CC_STAT_HEIGHT] >= 0.4 * typical]
+    if len(marks) != 1:
         return False
-    # Widen a little: a photographed line is not perfectly straight, and its fringe would stay
-    # behind as specks.
-    lines = cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
-    cv2.bitwise_and(mask, cv2.bitwise_not(lines), dst=mask)
-    return True
+    j = marks[0]
+    near = cv2.dilate(where, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))) > 0
+    return bool((labels[near] == j).any()) and stats[j, cv2.CC_STAT_WIDTH] >= 0.4 * bw
 
 
-def _blobs(stats: np.ndarray, typical: float, shape: tuple[int, int]) -> list[_Blob]:
+def _edge_masses(stats: np.ndarray, typical: float, shape: tuple[int, int]) -> np.ndarray:
+    """Boxes (x, y, w, h) of the large marks cut by the picture's edge."""
+    img_h, img_w = shape
+    x, y, w, h = (stats[:, k] for k in range(4))
+    at_edge = (x == 0) | (y == 0) | (x + w == img_w) | (y + h == img_h)
+    return stats[at_edge & (np.maximum(w, h) >= 1.5 * typical)][:, :4].astype(np.float64)
+
+
+def _blobs(stats: np.ndarray, typical: float, shape: tuple[int, int], erased: list[_Box]) -> list[_Blob]:
+    """Candidate marks, without specks, marks cut by the picture's edge or near a large mass
+    there, or marks far bigger than writing. `erased`: boxes of such masses that line
+    removal erased."""
     img_h, img_w = shape
     x, y, w, h = (stats[:, k] for k in range(4))
     at_edge = (x == 0) | (y == 0) | (x + w == img_w) | (y + h == img_h)
     # Large marks cut by the picture's edge are the table around the sheet, the sheet's edge, a
     # hand: the slivers that the threshold leaves beside them are no writing either.
-    masses = stats[at_edge & (np.maximum(w, h) >= 1.5 * typical)][:, :4].astype(np.float64)
+    masses = np.vstack([_edge_masses(stats, typical, shape), np.reshape(erased, (-1, 4)).astype(np.float64)])
     near = EDGE_MASS_GAP * typical
     out = []
     for i, (x, y, w, h, area) in enumerate(stats):
@@ -437,17 +577,20 @@ def prepare_digit(mask: np.ndarray, soft: np.ndarray | None = None) -> np.ndarra
     """A binary mask of one digit (any size, ink non-zero) → (28, 28) MNIST-style image.
 
     The ink is rebuilt from the mask on a canvas of fixed size with the stroke width MNIST has
-    relative to the digit: a hairline pen photographed large and a marker photographed small
-    both come out like MNIST strokes, instead of a faint thread or a blot. When the strokes
-    already have about that width and `soft` (the grey ink strength, same shape) is given, the
-    grey ink is used as is: it keeps the detail a small digit's mask loses.
+    relative to the digit: a hairline pen photographed large comes out like MNIST strokes,
+    instead of a faint thread. When the strokes are at least about that width and `soft` (the
+    grey ink strength, same shape) is given, the grey ink is used as is: it keeps the detail a
+    small digit's mask loses. That includes thick strokes: MNIST has many bold digits, and
+    eroding a bold 6, 8 or 0 to a thin stroke turned the blur-closed hole of its loop into a
+    solid blob or a lopsided outline (read as 0, 1 or "?"), where the grey ink still shows the
+    loop as a darker dip.
     """
     h, w = mask.shape
     if h == 0 or w == 0 or not mask.any():
         raise NothingToReadError("nothing to read: no ink")
     if soft is not None:
         ratio = _stroke_width((mask > 0).astype(np.uint8)) / max(h, w)
-        if SOFT_RATIO_RANGE[0] <= ratio <= SOFT_RATIO_RANGE[1]:
+        if ratio >= SOFT_MIN_RATIO:
             near = cv2.dilate((mask > 0).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
             return fit_to_mnist(soft.astype(np.float32) * near)
     scale = CANON / max(h, w)
@@ -519,16 +662,17 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
     if typical is None:
         return Segmentation([], [], full_mask, "no digits found")
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    erased: list[_Box] = []
     if (widths > HLINE_LENGTH * typical).any() or (heights > VLINE_LENGTH * typical).any():
         mask = mask.copy()  # the threshold view keeps showing what was thresholded
         changed = _erase_frames(mask, labels, stats, typical)
-        changed = _remove_lines(mask, typical) or changed
+        changed = _remove_lines(mask, typical, erased) or changed
         if changed:
             labels, stats = _components(mask)
             typical = _typical_height(stats, min_px, mask.shape)
             if typical is None:
                 return Segmentation([], [], full_mask, "no digits found")
-    blobs = _blobs(stats, typical, mask.shape)
+    blobs = _blobs(stats, typical, mask.shape, erased)
     if len(blobs) > 4 * MAX_DIGITS:
         return Segmentation([], [], full_mask, "too cluttered")
     blobs = [b for b in _merge_fragments(blobs, typical) if _is_digit(b, typical, min_px)]

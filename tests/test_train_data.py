@@ -136,7 +136,16 @@ def test_cli_corrupt_data(tmp_path, small, capsys):
 
 
 @pytest.mark.parametrize(
-    "bad", [["--epochs", "0"], ["--epochs", "many"], ["--batch-size", "-3"], ["--bogus"]]
+    "bad",
+    [
+        ["--epochs", "0"],
+        ["--epochs", "many"],
+        ["--batch-size", "-3"],
+        ["--bogus"],
+        ["--widths", "16,32"],
+        ["--widths", "16,32,x,64,64"],
+        ["--label-smoothing", "1.5"],
+    ],
 )
 def test_cli_bad_arguments(bad, capsys):
     with pytest.raises(SystemExit) as e:

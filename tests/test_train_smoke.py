@@ -30,32 +30,33 @@ print(json.dumps({"pred": probs.argmax(1).tolist(), "numpy": np.__version__}))
 """
 
 
+def _smoke_args(mnist_dir: Path, out: Path) -> list[str]:
+    return [
+        "fit",
+        "--data",
+        str(mnist_dir),
+        "--limit",
+        "4000",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--seed",
+        "3",
+        "--name",
+        "smoke",
+        "--version",
+        "0.0.1",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory, mnist_dir):
     out = tmp_path_factory.mktemp("smoke")
-    code = cli.main(
-        [
-            "fit",
-            "--data",
-            str(mnist_dir),
-            "--limit",
-            "4000",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "32",
-            "--seed",
-            "3",
-            "--name",
-            "smoke",
-            "--version",
-            "0.0.1",
-            "--out",
-            str(out),
-            "--quiet",
-        ]
-    )
-    assert code == 0
+    assert cli.main(_smoke_args(mnist_dir, out)) == 0
     return out
 
 
@@ -93,6 +94,16 @@ def test_smoke_outputs_and_card(smoke_run):
         "training_curves.png",
     ):
         assert (report / name).stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_same_seed_reproduces_the_same_model(smoke_run, mnist_dir, tmp_path):
+    """Retraining with the same seed gives the same weights (op determinism), so the same int8
+    model byte for byte and the same training curve."""
+    assert cli.main(_smoke_args(mnist_dir, tmp_path)) == 0
+    assert (tmp_path / "smoke.tflite").read_bytes() == (smoke_run / "smoke.tflite").read_bytes()
+    first = json.loads((smoke_run / "smoke.history.json").read_text())
+    assert json.loads((tmp_path / "smoke.history.json").read_text()) == first
 
 
 @pytest.mark.slow

@@ -34,6 +34,25 @@ def _positive(v: str) -> int:
     return n
 
 
+def _widths(v: str) -> tuple[int, ...]:
+    from .model import STRIDES
+
+    parts = [_positive(p) for p in v.split(",")]
+    if len(parts) != len(STRIDES):
+        raise argparse.ArgumentTypeError(f"needs {len(STRIDES)} comma-separated widths: {v!r}")
+    return tuple(parts)
+
+
+def _smoothing(v: str) -> float:
+    try:
+        x = float(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {v!r}") from None
+    if not 0.0 <= x < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1): {v}")
+    return x
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="digitkiosk-train",
@@ -54,10 +73,28 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--limit", type=_positive, help="use only the first N training images (quick runs)")
     f.add_argument("--seed", type=int, default=1)
     f.add_argument(
+        "--patience",
+        type=_positive,
+        default=12,
+        help="stop after this many epochs without a better validation accuracy (default: 12)",
+    )
+    f.add_argument(
         "--head",
         choices=("gap", "flatten"),
         default="flatten",
         help="classifier head: global average pooling (smallest) or flatten",
+    )
+    f.add_argument(
+        "--widths",
+        type=_widths,
+        default=None,
+        help="channels of the five convolutions, e.g. 16,32,32,64,64 (the default)",
+    )
+    f.add_argument(
+        "--label-smoothing",
+        type=_smoothing,
+        default=0.0,
+        help="spread this much of each target over all classes, e.g. 0.1 (default: 0)",
     )
     f.add_argument("--name", default="digitnet", help="model name (file names and card)")
     f.add_argument("--version", default=None, help="model version for the card (default: date-based)")

@@ -12,6 +12,7 @@ import numpy as np
 
 from .augment import AugmentConfig
 from .data import Mnist
+from .model import DEFAULT_WIDTHS
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,15 @@ class TrainConfig:
     patience: int = 12
     dropout: float = 0.3
     head: str = "flatten"
+    widths: tuple[int, ...] = DEFAULT_WIDTHS
+    label_smoothing: float = 0.0
     verbose: int | str = "auto"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_json(self) -> dict:
         d = asdict(self)
         d["augment"] = self.augment.to_json()
+        d["widths"] = list(self.widths)
         return d
 
 
@@ -88,6 +92,9 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
     from .model import build_model, multiply_adds
 
     keras.utils.set_random_seed(cfg.seed)
+    # Same seed → same model: without this, multi-threaded kernels sum in a varying order and two
+    # runs drift apart. On this CPU it costs little.
+    tf.config.experimental.enable_op_determinism()
     x_tr, y_tr, x_val, y_val = split_data(data, cfg)
     log.info("training on %d images, validating on %d", len(x_tr), len(x_val))
 
@@ -110,7 +117,7 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
         (to_float(x_val), keras.utils.to_categorical(y_val, 10))
     ).batch(512)
 
-    model = build_model(dropout=cfg.dropout, head=cfg.head)
+    model = build_model(tuple(cfg.widths), dropout=cfg.dropout, head=cfg.head)
     log.info("model: %d parameters, %.2fM multiply-adds", model.count_params(), multiply_adds(model) / 1e6)
     # Warm up for one epoch, but never more than a tenth of the run (a 1-epoch smoke run must learn).
     warmup = max(1, min(steps, steps * cfg.epochs // 10))
@@ -123,7 +130,7 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
     )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.CategoricalCrossentropy(),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
         metrics=["accuracy"],
     )
     out.mkdir(parents=True, exist_ok=True)

@@ -34,8 +34,12 @@ def _fit(args: argparse.Namespace, argv: list[str]) -> int:
         limit=args.limit,
         pendigits=args.pendigits,
         head=args.head,
+        label_smoothing=args.label_smoothing,
+        patience=args.patience,
         verbose=2 if args.quiet else "auto",
     )
+    if args.widths:
+        cfg.widths = args.widths
     out = Path(args.out)
     from .fit import train
 

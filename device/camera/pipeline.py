@@ -1,17 +1,18 @@
 """Per frame: segment (the shared `segment.find_digits`), classify all digits in one batched
-interpreter call, and filter readings for stability so that a number is reported once it has
-been seen the same in several consecutive frames, not whenever one frame flickers."""
+interpreter call, and vote over recent frames so that a number is reported once, when several
+frames agree on it, not whenever one frame flickers."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import InputError
-from ..recognizer import Reading, Recognizer
+from ..recognizer import DigitReading, Reading, Recognizer
 from ..segment import Segmentation, find_digits
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class FrameResult:
     reading: Reading | None  # None when no digits were found
     status: str  # "ok", "unsure" (some digit below the reject threshold) or why nothing was read
     latency_ms: float  # segmentation + inference
+    reject_threshold: float = 0.0  # the model's, when this frame was read
 
     @property
     def text(self) -> str:
@@ -53,38 +55,59 @@ class FrameAnalyzer:
         digits = self.recognizer.classify(images, [d.box for d in seg.digits])
         ms = (time.perf_counter() - t0) * 1000.0
         reading = Reading(digits, ms, separators=seg.separators)
-        return FrameResult(index, seg, reading, "ok" if reading.sure else "unsure", ms)
+        status = "ok" if reading.sure else "unsure"
+        return FrameResult(index, seg, reading, status, ms, self.recognizer.reject_threshold)
 
 
 @dataclass
 class StableReading:
     text: str  # "" when the view has been empty for long enough
-    result: FrameResult  # the latest frame that agreed
-    frames: int  # how many frames in a row agreed
+    result: FrameResult  # the voted result (reading from the agreeing frames' pooled probabilities)
+    frames: int  # how many recent frames the vote pooled
 
 
 class StabilityFilter:
-    """Reports a reading once it has been seen `frames` times in a row, and again only when it
-    changes: a static scene gives one report, not one per frame.
+    """Turns per-frame results into readings reported once, by voting over recent frames.
 
-    Frames agree when they find the same digits in the same layout with the same best class
-    each, whether or not a digit clears the reject threshold: a digit hovering around the
-    threshold would otherwise flicker between "9" and "?" and never settle. What is reported is
-    the agreeing frame read most surely, so "?" still shows where no frame was sure.
+    A single frame of a camera pointed at paper is noisy: sensor noise, shake and compression
+    flip an ambiguous digit between two classes, or now and then split or merge a digit. Waiting
+    for several identical frames in a row can then wait forever. Instead, of the last `window`
+    frames, those with the same layout (digit count, spaces and line breaks) as the newest frame,
+    and their digits in the same places, are pooled once there are at least `frames` of them:
+    each digit's class probabilities are averaged over those frames, and the averaged reading
+    (with the reject threshold applied to the averaged confidence) is the vote. A frame that
+    splits or merges a digit now and then is left out of the vote instead of breaking it.
 
-    An empty view is tracked as a key of its own ("<status>"), so "too dark" or "no digits in
+    The vote is reported when it has stayed the same for `confirm` frames in a row and tells
+    something new: the first reading, a new layout (or the same layout somewhere else: another
+    sheet), or a digit now read surely as a class other than the one reported for it. A vote
+    that is merely less sure than the report (a digit wavering between "6" and "?", or between
+    two classes below the threshold) is no news: a static scene gives one report, not one per
+    flicker. An empty view is a layout of its own ("<status>"), so "too dark" or "no digits in
     view" are reported as stable conditions too.
     """
 
-    def __init__(self, frames: int = STABLE_FRAMES) -> None:
+    def __init__(
+        self, frames: int = STABLE_FRAMES, window: int | None = None, confirm: int | None = None
+    ) -> None:
         self.frames = max(1, frames)
+        self.window = max(self.frames, window if window is not None else 2 * self.frames)
+        self.confirm = max(1, confirm if confirm is not None else (self.frames + 1) // 3)
+        self._recent: deque[FrameResult] = deque(maxlen=self.window)
         self._candidate: str | None = None
-        self._count = 0
-        self._best: FrameResult | None = None
-        self._reported: str | None = None
+        self._streak = 0
+        self._reported: FrameResult | None = None
+
+    @staticmethod
+    def layout(result: FrameResult) -> str:
+        if result.reading is None:
+            return f"<{result.status}>"
+        seps = result.reading.separators or [""] * (len(result.reading.digits) - 1)
+        return "d" + "".join(sep + "d" for sep in seps)
 
     @staticmethod
     def key(result: FrameResult) -> str:
+        """The layout with each digit's best class (whether or not it clears the threshold)."""
         if result.reading is None:
             return f"<{result.status}>"
         digits = result.reading.digits
@@ -92,27 +115,84 @@ class StabilityFilter:
         labels = [str(d.top3[0][0]) for d in digits]
         return labels[0] + "".join(sep + label for sep, label in zip(seps, labels[1:], strict=True))
 
-    @staticmethod
-    def _sureness(result: FrameResult) -> float:
-        if result.reading is None or not result.reading.digits:
-            return 0.0
-        return min(d.confidence for d in result.reading.digits)
-
     def update(self, result: FrameResult) -> StableReading | None:
-        key = self.key(result)
+        self._recent.append(result)
+        same = [r for r in self._recent if self._alike(r, result)]
+        if len(same) < self.frames:
+            self._candidate, self._streak = None, 0
+            return None
+        voted = _vote(same)
+        key = self.key(voted)
         if key == self._candidate:
-            self._count += 1
-            if self._best is None or self._sureness(result) > self._sureness(self._best):
-                self._best = result
+            self._streak += 1
         else:
-            self._candidate, self._count, self._best = key, 1, result
-        if self._count >= self.frames and key != self._reported:
-            self._reported = key
-            best = self._best or result
-            return StableReading(best.text, best, self._count)
+            self._candidate, self._streak = key, 1
+        if self._streak >= self.confirm and self._news(voted):
+            self._reported = voted
+            return StableReading(voted.text, voted, len(same))
         return None
+
+    def _alike(self, a: FrameResult, b: FrameResult) -> bool:
+        """The same layout, with the digits where they were (not another sheet)."""
+        if self.layout(a) != self.layout(b):
+            return False
+        if a.reading is None or b.reading is None:
+            return True
+        return not any(_moved(x.box, y.box) for x, y in zip(a.reading.digits, b.reading.digits, strict=True))
+
+    def _news(self, voted: FrameResult) -> bool:
+        """Does the vote tell something the last report did not?"""
+        last = self._reported
+        if last is None or self.layout(voted) != self.layout(last):
+            return True
+        if voted.reading is None or last.reading is None:
+            return False  # the same condition ("no digits in view") again
+        for new, old in zip(voted.reading.digits, last.reading.digits, strict=True):
+            if new.digit is not None and new.digit != old.digit:
+                return True  # surely read, and not what was reported
+            if _moved(new.box, old.box):
+                return True  # another sheet with the same layout
+        return False
 
     @property
     def reported(self) -> str | None:
         """The key last reported (the digits' best classes, or "<status>")."""
-        return self._reported
+        return None if self._reported is None else self.key(self._reported)
+
+
+def _moved(a: list[float] | None, b: list[float] | None) -> bool:
+    """Has a digit's box moved by more than half its height (not just shake)?"""
+    if a is None or b is None:
+        return False
+    size = max(a[3], b[3], 1.0)
+    return (
+        abs((a[0] + a[2] / 2) - (b[0] + b[2] / 2)) > 0.5 * size
+        or abs((a[1] + a[3] / 2) - (b[1] + b[3] / 2)) > 0.5 * size
+    )
+
+
+def _vote(results: list[FrameResult]) -> FrameResult:
+    """Frames of one layout → one result whose digits carry the averaged probabilities (the
+    newest frame's image and box, as that is where the digit is now)."""
+    latest = results[-1]
+    if latest.reading is None or len(results) == 1:
+        return latest
+    threshold = latest.reject_threshold
+    digits = []
+    for i, newest in enumerate(latest.reading.digits):
+        probs = np.mean([r.reading.digits[i].probs for r in results if r.reading is not None], axis=0)
+        order = np.argsort(probs)[::-1][:3]
+        best, conf = int(order[0]), float(probs[order[0]])
+        digits.append(
+            DigitReading(
+                digit=best if conf >= threshold else None,
+                confidence=conf,
+                top3=[(int(c), float(probs[c])) for c in order],
+                probs=probs,
+                image=newest.image,
+                box=newest.box,
+            )
+        )
+    reading = Reading(digits, latest.reading.latency_ms, separators=list(latest.reading.separators))
+    status = "ok" if reading.sure else "unsure"
+    return FrameResult(latest.index, latest.segmentation, reading, status, latest.latency_ms, threshold)

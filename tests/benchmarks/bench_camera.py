@@ -2,6 +2,7 @@
 image → digits latency, and digit / number accuracy on generated test clips.
 
     .venv/bin/python tests/benchmarks/bench_camera.py [--scenes 24] [--frames 20] [--glyphs all|sure]
+        [--model PATH]
 
 Clips are MJPG .avi files written with OpenCV from real handwritten digits: MNIST *test* images
 and pendigits *test* writers (never trained on), on paper-like backgrounds with uneven light, a
@@ -53,6 +54,7 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=20, help="frames per scene (default 20)")
     ap.add_argument("--glyphs", choices=("all", "sure"), default="all")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--model", help="model to run (default: the bundled one)")
     args = ap.parse_args()
     _pin_one_core()
 
@@ -65,7 +67,7 @@ def main() -> int:
     from digitkiosk.device.recognizer import Recognizer
     from digitkiosk.device.strokes import parse_strokes, strokes_to_mnist
 
-    recognizer = Recognizer(load_model(num_threads=1))
+    recognizer = Recognizer(load_model(args.model, num_threads=1))
     x, y = _mnist_test()
     pen = [json.loads(line) for line in (DATA / "pendigits" / "test.jsonl").read_text().splitlines() if line]
     if args.glyphs == "sure":

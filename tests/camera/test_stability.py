@@ -1,0 +1,114 @@
+"""The camera's voting filter (pipeline.StabilityFilter) on made-up per-frame results: no model,
+no video, just the readings a noisy camera produces frame after frame."""
+
+from __future__ import annotations
+
+import numpy as np
+from digitkiosk.device.camera.pipeline import FrameResult, StabilityFilter
+from digitkiosk.device.recognizer import DigitReading, Reading
+from digitkiosk.device.segment import Segmentation
+
+THRESHOLD = 0.6  # the reject threshold the frames were read with
+
+
+def _digit(cls: int, conf: float, x: float) -> DigitReading:
+    probs = np.full(10, (1.0 - conf) / 9, np.float32)
+    probs[cls] = conf
+    top3 = [(int(c), float(probs[c])) for c in np.argsort(probs)[::-1][:3]]
+    return DigitReading(
+        cls if conf >= THRESHOLD else None,
+        conf,
+        top3,
+        probs,
+        np.zeros((28, 28), np.float32),
+        [x, 100.0, 30.0, 50.0],
+    )
+
+
+def _frame(index: int, text: str, conf: float | list[float] = 0.97, x0: float = 50.0) -> FrameResult:
+    """A frame read as `text` (digits, " " between numbers), every digit with `conf`."""
+    classes = [int(c) for c in text if c.isdigit()]
+    confs = conf if isinstance(conf, list) else [conf] * len(classes)
+    seps, x, digits = [], x0, []
+    for i, ch in enumerate(text):
+        if ch == " ":
+            x += 30.0
+            continue
+        if digits and text[i - 1] != " ":
+            seps.append("")
+        elif digits:
+            seps.append(" ")
+        digits.append(_digit(int(ch), confs[len(digits)], x))
+        x += 40.0
+    assert len(digits) == len(classes)
+    reading = Reading(digits, 1.0, separators=seps)
+    return FrameResult(
+        index, Segmentation([], []), reading, "ok" if reading.sure else "unsure", 1.0, THRESHOLD
+    )
+
+
+def _empty(index: int, status: str = "no digits in view") -> FrameResult:
+    return FrameResult(index, Segmentation([], []), None, status, 1.0, THRESHOLD)
+
+
+def _reports(results: list[FrameResult], **kwargs) -> list[str]:
+    stability = StabilityFilter(**kwargs)
+    out = []
+    for f in results:
+        stable = stability.update(f)
+        if stable is not None:
+            out.append(stable.text if stable.result.reading is not None else f"<{stable.result.status}>")
+    return out
+
+
+def test_flickering_digit_is_reported_once_with_the_majority_class():
+    # Every fourth frame reads the 7 as a 1: never five identical frames in a row, yet the
+    # reading is clear.
+    frames = [_frame(i, "11" if i % 4 == 3 else "17") for i in range(30)]
+    reports = _reports(frames)
+    assert reports == ["17"]
+
+
+def test_vote_pools_probabilities_and_keeps_the_reject_rule():
+    # Frames that disagree half and half are not averaged into a sure reading.
+    frames = [_frame(i, "35" if i % 2 else "36") for i in range(20)]
+    reports = _reports(frames)
+    assert reports == ["3?"]
+
+
+def test_layout_flicker_in_a_minority_of_frames_does_not_prevent_a_report():
+    # Every third frame the segmentation merges the 3 and the 4 into one mark.
+    frames = [_frame(i, "12 8" if i % 3 == 2 else "12 34") for i in range(30)]
+    reports = _reports(frames)
+    assert reports == ["12 34"]
+
+
+def test_wavering_unsure_digit_is_reported_once():
+    # A digit below the threshold whose best class flips between 5 and 6: the view shows "?"
+    # all along, so there is nothing new to report after the first time.
+    frames = []
+    for i in range(40):
+        classes = "15" if (i // 3) % 2 else "16"
+        frames.append(_frame(i, classes, conf=[0.97, 0.45]))
+    assert _reports(frames) == ["1?"]
+
+
+def test_changed_scene_is_reported_again():
+    frames = [_frame(i, "12") for i in range(15)]  # a sheet
+    frames += [_frame(15 + i, "57") for i in range(15)]  # another sheet, same layout
+    frames += [_frame(30 + i, "3 90") for i in range(15)]  # another layout
+    frames += [_empty(45 + i) for i in range(15)]  # taken away
+    frames += [_frame(60 + i, "3 90") for i in range(15)]  # back again
+    assert _reports(frames) == ["12", "57", "3 90", "<no digits in view>", "3 90"]
+
+
+def test_same_layout_elsewhere_is_reported_even_when_unsure():
+    frames = [_frame(i, "12") for i in range(15)]
+    frames += [_frame(15 + i, "12", conf=[0.97, 0.4], x0=300.0) for i in range(15)]  # moved sheet
+    assert _reports(frames) == ["12", "1?"]
+
+
+def test_a_reading_needs_enough_frames():
+    frames = [_frame(i, "42") for i in range(3)] + [_empty(3 + i) for i in range(3)]
+    assert _reports(frames) == []
+    assert _reports([_frame(i, "42") for i in range(3)], frames=3) == ["42"]
