@@ -29,6 +29,23 @@ class DigitReading:
     image: np.ndarray  # the (28, 28) input the model saw
     box: list[float] | None = None  # [x, y, width, height] in input coordinates
 
+    @classmethod
+    def from_probs(
+        cls, probs: np.ndarray, threshold: float, image: np.ndarray, box: list[float] | None = None
+    ) -> DigitReading:
+        """The reading a class-probability vector gives: best class, or None below `threshold`."""
+        order = np.argsort(probs)[::-1][:3]
+        best = int(order[0])
+        conf = float(probs[best])
+        return cls(
+            digit=best if conf >= threshold else None,
+            confidence=conf,
+            top3=[(int(c), float(probs[c])) for c in order],
+            probs=probs,
+            image=image,
+            box=box,
+        )
+
     @property
     def label(self) -> str:
         return UNSURE if self.digit is None else str(self.digit)
@@ -101,22 +118,10 @@ class Recognizer:
             model = self._model
         probs = model.predict_probs(images)
         threshold = model.card.reject_threshold
-        out = []
-        for i, p in enumerate(probs):
-            order = np.argsort(p)[::-1][:3]
-            best = int(order[0])
-            conf = float(p[best])
-            out.append(
-                DigitReading(
-                    digit=best if conf >= threshold else None,
-                    confidence=conf,
-                    top3=[(int(c), float(p[c])) for c in order],
-                    probs=p,
-                    image=images[i],
-                    box=None if boxes is None else boxes[i],
-                )
-            )
-        return out
+        return [
+            DigitReading.from_probs(p, threshold, images[i], None if boxes is None else boxes[i])
+            for i, p in enumerate(probs)
+        ]
 
     def read_strokes(self, strokes: Sequence[Stroke]) -> Reading:
         """Strokes (already parsed) → the digit or number written. NothingToReadError if empty."""

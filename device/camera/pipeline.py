@@ -178,21 +178,15 @@ def _vote(results: list[FrameResult]) -> FrameResult:
     if latest.reading is None or len(results) == 1:
         return latest
     threshold = latest.reject_threshold
-    digits = []
-    for i, newest in enumerate(latest.reading.digits):
-        probs = np.mean([r.reading.digits[i].probs for r in results if r.reading is not None], axis=0)
-        order = np.argsort(probs)[::-1][:3]
-        best, conf = int(order[0]), float(probs[order[0]])
-        digits.append(
-            DigitReading(
-                digit=best if conf >= threshold else None,
-                confidence=conf,
-                top3=[(int(c), float(probs[c])) for c in order],
-                probs=probs,
-                image=newest.image,
-                box=newest.box,
-            )
+    digits = [
+        DigitReading.from_probs(
+            np.mean([r.reading.digits[i].probs for r in results if r.reading is not None], axis=0),
+            threshold,
+            newest.image,
+            newest.box,
         )
+        for i, newest in enumerate(latest.reading.digits)
+    ]
     reading = Reading(digits, latest.reading.latency_ms, separators=list(latest.reading.separators))
     status = "ok" if reading.sure else "unsure"
     return FrameResult(latest.index, latest.segmentation, reading, status, latest.latency_ms, threshold)
