@@ -118,6 +118,15 @@ def layout(
     return ink, "\n".join(texts)
 
 
+def plain_page(
+    bank: GlyphBank, rng: np.random.Generator, paper: float = 230.0, contrast: float = 200.0, **layout_args
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Writing with no underline or box, photographed flat (even light, no blur, no noise):
+    → (gray photo uint8, ink alpha, true text)."""
+    ink, text = layout(bank, rng, underline=False, box=False, **layout_args)
+    return np.clip(paper - contrast * ink, 0, 255).astype(np.uint8), ink, text
+
+
 def add_specks(ink: np.ndarray, rng: np.random.Generator, count: int, max_radius: int = 2) -> None:
     h, w = ink.shape
     for _ in range(count):

@@ -151,19 +151,12 @@ def test_capture_keeps_only_the_newest_frame(static_clip):
 
 
 def test_roi_limits_reading(capsys, tmp_path, mnist_bank):
-    from camera_scenes import layout
+    from camera_scenes import plain_page
 
     rng = np.random.default_rng(9)
-    ink, text = layout(
-        mnist_bank,
-        rng,
-        lines=2,
-        numbers_per_line=(1, 1),
-        digits_per_number=(3, 3),
-        underline=False,
-        box=False,
+    photo, ink, text = plain_page(
+        mnist_bank, rng, paper=225, contrast=190, lines=2, numbers_per_line=(1, 1), digits_per_number=(3, 3)
     )
-    photo = np.clip(225 - 190 * ink, 0, 255).astype(np.uint8)
     clip = tmp_path / "roi.avi"
     _write(clip, [photo] * 8)
     rows = np.flatnonzero(ink.max(axis=1) > 0.3)

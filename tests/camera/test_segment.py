@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from camera_scenes import Look, add_specks, digits_correct, layout, make_scene, random_look
+from camera_scenes import Look, add_specks, digits_correct, layout, make_scene, plain_page, random_look
 from digitkiosk.device.errors import InputError, NothingToReadError
 from digitkiosk.device.segment import find_digits, single_digit
 
@@ -45,32 +45,24 @@ def test_thin_pen_digits_are_rebuilt_with_mnist_strokes(recognizer, pen_bank):
     digit_acc, _, misses = _read_scenes(recognizer, pen_bank, 5, 10)
     assert digit_acc >= 0.93, misses
     rng = np.random.default_rng(3)
-    ink, text = layout(
+    photo, _ink, text = plain_page(
         pen_bank,
         rng,
+        paper=220,
+        contrast=180,
         lines=1,
         numbers_per_line=(1, 1),
         digits_per_number=(3, 3),
         height=(150, 160),
-        underline=False,
-        box=False,
     )
-    photo = np.clip(220 - 180 * ink, 0, 255).astype(np.uint8)
     assert recognizer.read_image(photo).text == text
 
 
 def test_lines_numbers_and_separators(recognizer, mnist_bank):
     rng = np.random.default_rng(8)
-    ink, text = layout(
-        mnist_bank,
-        rng,
-        lines=2,
-        numbers_per_line=(2, 2),
-        digits_per_number=(2, 3),
-        underline=False,
-        box=False,
+    photo, _ink, text = plain_page(
+        mnist_bank, rng, lines=2, numbers_per_line=(2, 2), digits_per_number=(2, 3)
     )
-    photo = np.clip(230 - 200 * ink, 0, 255).astype(np.uint8)
     seg = find_digits(photo)
     structure = "".join("d" if c.isdigit() else c for c in text)
     got = "d" + "".join(sep + "d" for sep in seg.separators)
@@ -91,16 +83,9 @@ def test_underline_box_and_specks_are_not_digits(mnist_bank):
 
 def test_boxes_in_image_coordinates_and_roi(mnist_bank):
     rng = np.random.default_rng(4)
-    ink, _text = layout(
-        mnist_bank,
-        rng,
-        lines=2,
-        numbers_per_line=(1, 1),
-        digits_per_number=(3, 3),
-        underline=False,
-        box=False,
+    photo, ink, _text = plain_page(
+        mnist_bank, rng, lines=2, numbers_per_line=(1, 1), digits_per_number=(3, 3)
     )
-    photo = np.clip(230 - 200 * ink, 0, 255).astype(np.uint8)
     seg = find_digits(photo)
     assert len(seg.digits) == 6
     for d in seg.digits:
