@@ -7,9 +7,12 @@ the head is tiny. Default widths give ~5.5M multiply-adds and ~70k parameters (~
 
 from __future__ import annotations
 
-import keras
-from keras import layers
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    import keras
+
+# Plain data, importable without Keras (the CLI checks --widths before TensorFlow is loaded).
 DEFAULT_WIDTHS = (16, 32, 32, 64, 64)
 STRIDES = (1, 2, 1, 2, 1)
 
@@ -22,6 +25,9 @@ def build_model(
 ) -> keras.Model:
     """head: "gap" pools the 7x7 map (smallest); "flatten" keeps where each feature is (+31k
     parameters, +31k multiply-adds), which MNIST rewards."""
+    import keras
+    from keras import layers
+
     if len(widths) != len(STRIDES):
         raise ValueError(f"widths needs {len(STRIDES)} entries")
     inputs = keras.Input((28, 28, 1), name="image")
@@ -42,6 +48,8 @@ def build_model(
 
 def multiply_adds(model: keras.Model) -> int:
     """Multiply-adds of one forward pass (convolutions and dense layers, which dominate)."""
+    from keras import layers
+
     total = 0
     for layer in model.layers:
         if isinstance(layer, layers.Conv2D):

@@ -10,7 +10,7 @@ import shlex
 from pathlib import Path
 
 from .data import load_mnist
-from .fit import TrainConfig
+from .model import DEFAULT_WIDTHS
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _fit(args: argparse.Namespace, argv: list[str]) -> int:
+    from .fit import TrainConfig  # imports TensorFlow: only for the commands that train
+
     data = load_mnist(args.data)
     cfg = TrainConfig(
         name=args.name,
@@ -34,12 +36,11 @@ def _fit(args: argparse.Namespace, argv: list[str]) -> int:
         limit=args.limit,
         pendigits=args.pendigits,
         head=args.head,
+        widths=args.widths or DEFAULT_WIDTHS,
         label_smoothing=args.label_smoothing,
         patience=args.patience,
         verbose=2 if args.quiet else "auto",
     )
-    if args.widths:
-        cfg.widths = args.widths
     out = Path(args.out)
     from .fit import train
 
@@ -72,7 +73,7 @@ def _export(args: argparse.Namespace) -> int:
 
     from .card import TrainingInfo, finish
     from .errors import DataError
-    from .fit import split_data
+    from .fit import TrainConfig, split_data
 
     keras_path = Path(args.keras_model)
     if not keras_path.is_file():
