@@ -24,14 +24,22 @@ COMMANDS = ("fit", "export", "evaluate")
 DEFAULT_PENDIGITS_HINT = "../shared/data/pendigits/train.jsonl"
 
 
-def _positive(v: str) -> int:
+def _integer(v: str, minimum: int) -> int:
     try:
         n = int(v)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {v!r}") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {v}")
+    if n < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}: {v}")
     return n
+
+
+def _positive(v: str) -> int:
+    return _integer(v, 1)
+
+
+def _non_negative(v: str) -> int:
+    return _integer(v, 0)
 
 
 def _widths(v: str) -> tuple[int, ...]:
@@ -43,7 +51,7 @@ def _widths(v: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _smoothing(v: str) -> float:
+def _fraction(v: str) -> float:
     try:
         x = float(v)
     except ValueError:
@@ -67,6 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
         "default: Keras's cache/download",
     )
     f.add_argument("--pendigits", help=f"real pen digits to train on too (e.g. {DEFAULT_PENDIGITS_HINT})")
+    f.add_argument(
+        "--pen-repeat",
+        type=_positive,
+        default=2,
+        help="how often each pen digit is shown per epoch (default: 2)",
+    )
+    f.add_argument(
+        "--camera-digits",
+        type=_non_negative,
+        default=0,
+        help="also train on this many training digits photographed on synthetic pages and found "
+        "by the camera's segmentation, e.g. 12000 (default: 0)",
+    )
     f.add_argument("--epochs", type=_positive, default=40)
     f.add_argument("--batch-size", type=_positive, default=128)
     f.add_argument("--learning-rate", type=float, default=3e-3)
@@ -92,9 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument(
         "--label-smoothing",
-        type=_smoothing,
+        type=_fraction,
         default=0.0,
         help="spread this much of each target over all classes, e.g. 0.1 (default: 0)",
+    )
+    f.add_argument(
+        "--ema",
+        type=_fraction,
+        default=0.0,
+        help="average the weights over training with this momentum, e.g. 0.999, and keep the "
+        "average (default: off)",
     )
     f.add_argument("--name", default="digitnet", help="model name (file names and card)")
     f.add_argument("--version", default=None, help="model version for the card (default: date-based)")

@@ -29,11 +29,15 @@ class TrainConfig:
     pendigits: str | None = None  # train.jsonl of real pen digits to train on as well
     pendigits_val_writers: int = 3  # pen writers held out for validation
     pendigits_repeat: int = 2  # how often each pen digit appears per epoch
+    camera_digits: int = 0  # digits photographed on synthetic pages to train on too (camera_digits.py)
     patience: int = 12
     dropout: float = 0.3
     head: str = "flatten"
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     label_smoothing: float = 0.0
+    # Keep an exponential moving average of the weights (Polyak averaging) and validate, keep and
+    # export the averaged weights; 0 turns it off. Averaging smooths out the last steps' noise.
+    ema: float = 0.0
     verbose: int | str = "auto"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -66,21 +70,31 @@ def split_data(data: Mnist, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, n
     n_val = min(cfg.validation, len(x) // 10) if cfg.limit else cfg.validation
     val, tr = order[:n_val], order[n_val:]
     x_tr, y_tr, x_val, y_val = x[tr], y[tr], x[val], y[val]
+    mnist_tr = (x_tr, y_tr)
+    pen_train: list[dict] = []
     if cfg.pendigits:
         from .pendigits import load_jsonl, render
 
-        px, py, writers = render(load_jsonl(cfg.pendigits))
+        records = load_jsonl(cfg.pendigits)
+        px, py, writers = render(records)
         names = sorted(set(writers))
         held = set(rng.choice(names, size=min(cfg.pendigits_val_writers, len(names) - 1), replace=False))
         is_val = np.isin(writers, list(held))
         log.info(
             "pen digits: %d train, %d validation (writers %s)", (~is_val).sum(), is_val.sum(), sorted(held)
         )
+        pen_train = [r for r, v in zip(records, is_val, strict=True) if not v]
         reps = max(1, cfg.pendigits_repeat)
         x_tr = np.concatenate([x_tr, *[px[~is_val]] * reps])
         y_tr = np.concatenate([y_tr, *[py[~is_val]] * reps])
         x_val = np.concatenate([x_val, px[is_val]])
         y_val = np.concatenate([y_val, py[is_val]])
+    if cfg.camera_digits:
+        from .camera_digits import camera_digits
+
+        # From training glyphs only: validation images and held-out pen writers stay unseen.
+        cx, cy = camera_digits(mnist_tr, pen_train, cfg.camera_digits, cfg.seed)
+        x_tr, y_tr = np.concatenate([x_tr, cx]), np.concatenate([y_tr, cy])
     return x_tr, y_tr, x_val, y_val
 
 
@@ -128,14 +142,21 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
         warmup_steps=warmup,
         alpha=0.01,
     )
+    optimizer = (
+        keras.optimizers.Adam(schedule, use_ema=True, ema_momentum=cfg.ema)
+        if cfg.ema
+        else keras.optimizers.Adam(schedule)
+    )
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+        optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
         metrics=["accuracy"],
     )
     out.mkdir(parents=True, exist_ok=True)
     best_path = out / f"{cfg.name}.keras"
-    callbacks = [
+    # SwapEMAWeights first, so the checkpoint and early stopping see the averaged weights.
+    callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if cfg.ema else []
+    callbacks += [
         keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", save_best_only=True),
         keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True

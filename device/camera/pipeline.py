@@ -80,11 +80,14 @@ class StabilityFilter:
 
     The vote is reported when it has stayed the same for `confirm` frames in a row and tells
     something new: the first reading, a new layout (or the same layout somewhere else: another
-    sheet), or a digit now read surely as a class other than the one reported for it. A vote
-    that is merely less sure than the report (a digit wavering between "6" and "?", or between
-    two classes below the threshold) is no news: a static scene gives one report, not one per
-    flicker. An empty view is a layout of its own ("<status>"), so "too dark" or "no digits in
-    view" are reported as stable conditions too.
+    sheet), a digit reported as "?" now read surely, or a reported digit now read as another
+    class with a clear majority (averaged confidence at least halfway from the reject threshold
+    to 1). A vote that is merely less sure than the report (a digit wavering between "6" and
+    "?", or a "6" whose last frames lean to "1" just above the threshold) is no news: a static
+    scene gives one report, not one per flicker. A vote with a "?" waits until its layout has
+    been voted on for `frames` frames more, since more frames may settle the digit; only then
+    is it reported as it stands. An empty view is a layout of its own ("<status>"), so "too
+    dark" or "no digits in view" are reported as stable conditions too.
     """
 
     def __init__(
@@ -95,7 +98,9 @@ class StabilityFilter:
         self.confirm = max(1, confirm if confirm is not None else (self.frames + 1) // 3)
         self._recent: deque[FrameResult] = deque(maxlen=self.window)
         self._candidate: str | None = None
-        self._streak = 0
+        self._streak = 0  # votes in a row with the candidate's key
+        self._layout: str | None = None
+        self._layout_streak = 0  # votes in a row with this layout
         self._reported: FrameResult | None = None
 
     @staticmethod
@@ -119,15 +124,19 @@ class StabilityFilter:
         self._recent.append(result)
         same = [r for r in self._recent if self._alike(r, result)]
         if len(same) < self.frames:
-            self._candidate, self._streak = None, 0
+            self._candidate, self._streak, self._layout, self._layout_streak = None, 0, None, 0
             return None
         voted = _vote(same)
         key = self.key(voted)
+        layout = self.layout(voted)
+        self._layout_streak = self._layout_streak + 1 if layout == self._layout else 1
+        self._layout = layout
         if key == self._candidate:
             self._streak += 1
         else:
             self._candidate, self._streak = key, 1
-        if self._streak >= self.confirm and self._news(voted):
+        settled = voted.reading is None or voted.reading.sure or self._layout_streak >= self.frames
+        if self._streak >= self.confirm and settled and self._news(voted):
             self._reported = voted
             return StableReading(voted.text, voted, len(same))
         return None
@@ -147,8 +156,10 @@ class StabilityFilter:
             return True
         if voted.reading is None or last.reading is None:
             return False  # the same condition ("no digits in view") again
+        clear_majority = (1.0 + voted.reject_threshold) / 2
         for new, old in zip(voted.reading.digits, last.reading.digits, strict=True):
-            if new.digit is not None and new.digit != old.digit:
+            changed = new.digit is not None and new.digit != old.digit
+            if changed and (old.digit is None or new.confidence >= clear_majority):
                 return True  # surely read, and not what was reported
             if _moved(new.box, old.box):
                 return True  # another sheet with the same layout

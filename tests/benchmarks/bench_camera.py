@@ -2,7 +2,7 @@
 image → digits latency, and digit / number accuracy on generated test clips.
 
     .venv/bin/python tests/benchmarks/bench_camera.py [--scenes 24] [--frames 20] [--glyphs all|sure]
-        [--model PATH]
+        [--model PATH] [--show-errors]
 
 Clips are MJPG .avi files written with OpenCV from real handwritten digits: MNIST *test* images
 and pendigits *test* writers (never trained on), on paper-like backgrounds with uneven light, a
@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "camera"))
 DATA = Path(os.environ.get("DIGITKIOSK_SHARED_DATA", HERE.parent.parent.parent / "shared" / "data"))
 
 
@@ -55,10 +54,10 @@ def main() -> int:
     ap.add_argument("--glyphs", choices=("all", "sure"), default="all")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--model", help="model to run (default: the bundled one)")
+    ap.add_argument("--show-errors", action="store_true", help="list misread scenes on stderr")
     args = ap.parse_args()
     _pin_one_core()
 
-    from camera_scenes import GlyphBank, digits_correct, make_scene, random_look, write_clip
     from digitkiosk.device.camera.capture import Capture
     from digitkiosk.device.camera.pipeline import FrameAnalyzer, StabilityFilter
     from digitkiosk.device.camera.source import SourceSpec
@@ -66,6 +65,7 @@ def main() -> int:
     from digitkiosk.device.mnist_prep import fit_to_mnist
     from digitkiosk.device.recognizer import Recognizer
     from digitkiosk.device.strokes import parse_strokes, strokes_to_mnist
+    from digitkiosk.train.scenes import GlyphBank, digits_correct, make_scene, random_look, write_clip
 
     recognizer = Recognizer(load_model(args.model, num_threads=1))
     x, y = _mnist_test()
@@ -103,6 +103,7 @@ def main() -> int:
             write_clip(str(clip), scenes, args.frames, rng)
             analyzer = FrameAnalyzer(recognizer)
             reports: dict[int, list[str]] = {}
+            details: dict[int, list[str]] = {}  # per report, each digit's top class and confidence
             per_scene_frames_ok = 0
             stability = StabilityFilter()
             with Capture(SourceSpec.parse(str(clip)), every_frame=True) as capture:
@@ -120,11 +121,21 @@ def main() -> int:
                     stable = stability.update(result)
                     if stable is not None and stable.result.reading is not None:
                         reports.setdefault(scene_no, []).append(stable.text)
+                        details.setdefault(scene_no, []).append(
+                            " ".join(
+                                f"{d.top3[0][0]}:{d.confidence:.2f}" for d in stable.result.reading.digits
+                            )
+                        )
             digits = correct = numbers = numbers_ok = once = 0
             for i, (scene, _) in enumerate(scenes):
                 said = reports.get(i, [])
                 once += len(said) == 1
                 text = said[0] if said else ""
+                if args.show_errors and said != [scene.text]:
+                    print(
+                        f"{kind} scene {i}: truth {scene.text!r}, reported {said!r} ({details.get(i)})",
+                        file=sys.stderr,
+                    )
                 digits += len(scene.digits)
                 correct += digits_correct(scene.text, text)
                 truth_numbers = scene.text.replace("\n", " ").split(" ")

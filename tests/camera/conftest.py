@@ -1,5 +1,5 @@
 """Fixtures for the camera and image-segmentation tests: banks of real handwritten digits and
-video clips written with OpenCV from pictures composed of them (see camera_scenes.py)."""
+video clips written with OpenCV from pictures composed of them (see digitkiosk/train/scenes.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from camera_scenes import GlyphBank, make_scene, random_look, write_clip
 from digitkiosk.device.mnist_prep import fit_to_mnist
 from digitkiosk.device.strokes import parse_strokes, strokes_to_mnist
+from digitkiosk.train.scenes import GlyphBank, make_scene, random_look, write_clip
 
 
 @pytest.fixture(scope="session")

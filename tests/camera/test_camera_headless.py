@@ -9,10 +9,10 @@ import time
 import cv2
 import numpy as np
 import pytest
-from camera_scenes import digits_correct
 from digitkiosk.device.camera.capture import Capture
 from digitkiosk.device.camera.source import SourceSpec
 from digitkiosk.device.cli import main
+from digitkiosk.train.scenes import digits_correct
 
 
 def _events(text: str) -> list[dict]:
@@ -151,7 +151,7 @@ def test_capture_keeps_only_the_newest_frame(static_clip):
 
 
 def test_roi_limits_reading(capsys, tmp_path, mnist_bank):
-    from camera_scenes import plain_page
+    from digitkiosk.train.scenes import plain_page
 
     rng = np.random.default_rng(9)
     photo, ink, text = plain_page(

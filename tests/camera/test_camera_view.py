@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from camera_scenes import digits_correct, make_scene, random_look, write_clip
+from digitkiosk.train.scenes import digits_correct, make_scene, random_look, write_clip
 
 pytestmark = pytest.mark.display
 

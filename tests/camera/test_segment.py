@@ -7,9 +7,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from camera_scenes import Look, add_specks, digits_correct, layout, make_scene, plain_page, random_look
 from digitkiosk.device.errors import InputError, NothingToReadError
 from digitkiosk.device.segment import find_digits, single_digit
+from digitkiosk.train.scenes import (
+    Look,
+    add_specks,
+    digits_correct,
+    layout,
+    make_scene,
+    plain_page,
+    random_look,
+)
 
 
 def _read_scenes(recognizer, bank, seed: int, count: int, **look_args):

@@ -112,3 +112,24 @@ def test_a_reading_needs_enough_frames():
     frames = [_frame(i, "42") for i in range(3)] + [_empty(3 + i) for i in range(3)]
     assert _reports(frames) == []
     assert _reports([_frame(i, "42") for i in range(3)], frames=3) == ["42"]
+
+
+def test_reported_digit_is_not_overturned_by_a_narrow_majority():
+    # A "6" that the last frames read as a "1" just above the threshold (blur, a shadow moving
+    # in): the scene did not change, so the report stands. A clear "1" overturns it.
+    frames = [_frame(i, "36") for i in range(15)]
+    frames += [_frame(15 + i, "31", conf=[0.97, 0.65]) for i in range(20)]
+    assert _reports(frames) == ["36"]
+    frames += [_frame(35 + i, "31") for i in range(20)]
+    assert _reports(frames) == ["36", "31"]
+
+
+def test_unsure_vote_waits_for_more_frames_before_it_is_reported():
+    # The first frames read the second digit below the threshold, the next ones surely: one
+    # report, of the settled digit, rather than "1?" first and "14" a moment later.
+    frames = [_frame(i, "14", conf=[0.97, 0.5]) for i in range(5)]
+    frames += [_frame(5 + i, "14") for i in range(15)]
+    assert _reports(frames) == ["14"]
+    # Had it stayed unsure, it is still reported once the layout has been voted on long enough.
+    assert _reports([_frame(i, "14", conf=[0.97, 0.5]) for i in range(12)]) == ["1?"]
+    assert _reports([_frame(i, "14", conf=[0.97, 0.5]) for i in range(8)]) == []

@@ -1,9 +1,10 @@
-"""Test pictures made from real handwritten digits: MNIST test images and real pen trajectories
+"""Photographed pages made from real handwritten digits: MNIST images and real pen trajectories
 (pendigits) placed on paper-like backgrounds with the troubles of a real photo: uneven light, a
 shadow, perspective, blur, noise, JPEG compression, an underline, a box border, specks.
 
-Used by the camera tests and by tests/benchmarks/bench_camera.py (which puts this folder on
-sys.path). Every scene knows its true text, so accuracy can be measured.
+Every scene knows its true text. The camera tests and tests/benchmarks/bench_camera.py make
+their clips from *test* glyphs; the trainer makes camera-domain training digits from *training*
+glyphs (see camera_digits.py). Needs only numpy and OpenCV, not TensorFlow.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ class GlyphBank:
                 self._by_label[int(lab)].append(("mnist", img))
         if pen is not None:
             for rec in pen:
-                self._by_label[int(rec["label"])].append(("pen", rec["strokes"]))
+                # Records as in the JSON lines, or with strokes already parsed (pendigits.load_jsonl).
+                strokes = rec["strokes"]
+                parsed = strokes if strokes and isinstance(strokes[0], np.ndarray) else parse_strokes(strokes)
+                self._by_label[int(rec["label"])].append(("pen", parsed))
         self.pen_width_ratio = pen_width_ratio
 
     def glyph(self, label: int, rng: np.random.Generator) -> np.ndarray:
@@ -40,7 +44,7 @@ class GlyphBank:
             a = data.astype(np.float32) / 255.0
         else:
             # A thin pen: the stroke width photographs as a hairline relative to the digit.
-            a = render_ink(parse_strokes(data), width_ratio=self.pen_width_ratio)
+            a = render_ink(data, width_ratio=self.pen_width_ratio)
         rows, cols = np.flatnonzero(a.max(axis=1) > 0.1), np.flatnonzero(a.max(axis=0) > 0.1)
         return a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
