@@ -35,3 +35,17 @@ def test_camera_digits_are_the_same_for_the_same_seed(mnist_dir, shared_data):
     c = camera_digits(mnist, pen, count=60, seed=3)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])
+
+
+def test_training_split_mixes_them_in_and_leaves_validation_alone(mnist_dir, shared_data):
+    from dataclasses import replace
+
+    from digitkiosk.train.fit import TrainConfig, split_data
+
+    data = load_mnist(str(mnist_dir))
+    cfg = TrainConfig(limit=2000, pendigits=str(shared_data / "pendigits" / "train.jsonl"), camera_digits=50)
+    x_tr, y_tr, x_val, y_val = split_data(data, cfg)
+    bx_tr, by_tr, bx_val, by_val = split_data(data, replace(cfg, camera_digits=0))
+    assert len(x_tr) == len(bx_tr) + 50 and len(y_tr) == len(x_tr)
+    assert np.array_equal(x_tr[: len(bx_tr)], bx_tr) and np.array_equal(y_tr[: len(by_tr)], by_tr)
+    assert np.array_equal(x_val, bx_val) and np.array_equal(y_val, by_val)

@@ -146,7 +146,6 @@ def test_cli_corrupt_data(tmp_path, small, capsys):
         ["--widths", "16,32,x,64,64"],
         ["--label-smoothing", "1.5"],
         ["--camera-digits", "-5"],
-        ["--ema", "1.0"],
         ["--pen-repeat", "0"],
     ],
 )

@@ -51,7 +51,7 @@ def _widths(v: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _fraction(v: str) -> float:
+def _smoothing(v: str) -> float:
     try:
         x = float(v)
     except ValueError:
@@ -113,16 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument(
         "--label-smoothing",
-        type=_fraction,
+        type=_smoothing,
         default=0.0,
         help="spread this much of each target over all classes, e.g. 0.1 (default: 0)",
-    )
-    f.add_argument(
-        "--ema",
-        type=_fraction,
-        default=0.0,
-        help="average the weights over training with this momentum, e.g. 0.999, and keep the "
-        "average (default: off)",
     )
     f.add_argument("--name", default="digitnet", help="model name (file names and card)")
     f.add_argument("--version", default=None, help="model version for the card (default: date-based)")

@@ -35,9 +35,6 @@ class TrainConfig:
     head: str = "flatten"
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     label_smoothing: float = 0.0
-    # Keep an exponential moving average of the weights (Polyak averaging) and validate, keep and
-    # export the averaged weights; 0 turns it off. Averaging smooths out the last steps' noise.
-    ema: float = 0.0
     verbose: int | str = "auto"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -142,21 +139,14 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
         warmup_steps=warmup,
         alpha=0.01,
     )
-    optimizer = (
-        keras.optimizers.Adam(schedule, use_ema=True, ema_momentum=cfg.ema)
-        if cfg.ema
-        else keras.optimizers.Adam(schedule)
-    )
     model.compile(
-        optimizer=optimizer,
+        optimizer=keras.optimizers.Adam(schedule),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
         metrics=["accuracy"],
     )
     out.mkdir(parents=True, exist_ok=True)
     best_path = out / f"{cfg.name}.keras"
-    # SwapEMAWeights first, so the checkpoint and early stopping see the averaged weights.
-    callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if cfg.ema else []
-    callbacks += [
+    callbacks = [
         keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", save_best_only=True),
         keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True

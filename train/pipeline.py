@@ -37,7 +37,6 @@ def _fit(args: argparse.Namespace, argv: list[str]) -> int:
         pendigits=args.pendigits,
         pendigits_repeat=args.pen_repeat,
         camera_digits=args.camera_digits,
-        ema=args.ema,
         head=args.head,
         widths=args.widths or DEFAULT_WIDTHS,
         label_smoothing=args.label_smoothing,
