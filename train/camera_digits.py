@@ -39,7 +39,7 @@ def camera_digits(
     """→ `count` prepared digits (N, 28, 28) uint8 and their labels, from photographed pages of
     the given glyphs (MNIST images with labels; pen records as in pendigits.load_jsonl)."""
     rng = np.random.default_rng(seed)
-    bank = GlyphBank(mnist=mnist, pen=pen or None)
+    bank = GlyphBank(mnist=mnist, pen=pen)
     images: list[np.ndarray] = []
     labels: list[int] = []
     pages = used = 0

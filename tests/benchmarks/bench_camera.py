@@ -102,8 +102,7 @@ def main() -> int:
             clip = Path(tmp) / f"{kind}.avi"
             write_clip(str(clip), scenes, args.frames, rng)
             analyzer = FrameAnalyzer(recognizer)
-            reports: dict[int, list[str]] = {}
-            details: dict[int, list[str]] = {}  # per report, each digit's top class and confidence
+            reports: dict[int, list] = {}  # scene → its StableReadings
             per_scene_frames_ok = 0
             stability = StabilityFilter()
             with Capture(SourceSpec.parse(str(clip)), every_frame=True) as capture:
@@ -120,20 +119,21 @@ def main() -> int:
                     per_scene_frames_ok += result.text == scenes[scene_no][0].text
                     stable = stability.update(result)
                     if stable is not None and stable.result.reading is not None:
-                        reports.setdefault(scene_no, []).append(stable.text)
-                        details.setdefault(scene_no, []).append(
-                            " ".join(
-                                f"{d.top3[0][0]}:{d.confidence:.2f}" for d in stable.result.reading.digits
-                            )
-                        )
+                        reports.setdefault(scene_no, []).append(stable)
             digits = correct = numbers = numbers_ok = once = 0
             for i, (scene, _) in enumerate(scenes):
-                said = reports.get(i, [])
+                stables = reports.get(i, [])
+                said = [s.text for s in stables]
                 once += len(said) == 1
                 text = said[0] if said else ""
                 if args.show_errors and said != [scene.text]:
+                    # Each digit's voted best class and confidence, to tell a wrong class from a "?".
+                    votes = [
+                        " ".join(f"{d.top3[0][0]}:{d.confidence:.2f}" for d in s.result.reading.digits)
+                        for s in stables
+                    ]
                     print(
-                        f"{kind} scene {i}: truth {scene.text!r}, reported {said!r} ({details.get(i)})",
+                        f"{kind} scene {i}: truth {scene.text!r}, reported {said!r} ({votes})",
                         file=sys.stderr,
                     )
                 digits += len(scene.digits)
