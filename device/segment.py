@@ -48,8 +48,9 @@ MIN_DIGIT_FRACTION = 0.02
 # More candidate marks than this in one image is clutter, not writing.
 MAX_DIGITS = 80
 # Relative to the typical digit height (h): a horizontal run longer than this is a line, unless
-# it is the base or top of one digit (the base of a wide "2" reaches 1.5 h; see _digit_stroke)...
-HLINE_LENGTH = 1.4
+# it is the base or top of one digit (the base of a wide "2" reaches 1.5 h; see _digit_stroke).
+# Short enough for the underline of a two-digit number, which otherwise joins its digits...
+HLINE_LENGTH = 1.2
 # ...and so is a vertical run longer than this (box sides; a tall "1" stays shorter).
 VLINE_LENGTH = 1.6
 # Fragments: pieces merged into one digit when stacked closer than this (fraction of h)...
@@ -272,9 +273,6 @@ class _Blob:
         )
 
 
-_Box = tuple[int, int, int, int]  # x, y, width, height
-
-
 def _label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     """8-connected components: (count with the background, labels, stats). Grana's algorithm
     gives the same labels as the default but computes the statistics about 3x faster."""
@@ -346,10 +344,10 @@ def _erase_frames(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, typic
     return erased
 
 
-def _remove_lines(mask: np.ndarray, typical: float, masses: list[_Box]) -> bool:
+def _remove_lines(mask: np.ndarray, typical: float, masses: np.ndarray) -> bool:
     """Long straight runs (underlines, ruled lines, what is left of borders) erased from `mask`
-    in place. Returns whether there were any. The boxes (x, y, w, h) of erased runs cut by the
-    picture's edge (the table beside the sheet) are appended to `masses`."""
+    in place. Returns whether there were any. Erased runs cut by the picture's edge (the table
+    beside the sheet) are marked in `masses` (same shape as `mask`)."""
     hk = max(3, round(HLINE_LENGTH * typical))
     vk = max(3, round(VLINE_LENGTH * typical))
     # Thickening across the line's direction first lets a slightly slanted line (perspective, a
@@ -367,7 +365,7 @@ def _remove_lines(mask: np.ndarray, typical: float, masses: list[_Box]) -> bool:
 
 
 def _erase_bands(
-    mask: np.ndarray, bands: np.ndarray, typical: float, horizontal: bool, masses: list[_Box]
+    mask: np.ndarray, bands: np.ndarray, typical: float, horizontal: bool, masses: np.ndarray
 ) -> bool:
     """Erase the line inside each band, and only the line. Returns whether any was erased.
 
@@ -396,9 +394,11 @@ def _erase_bands(
         if x == 0 or y == 0 or x + bw == w or y + bh == h:
             # The table beside the sheet, the sheet's edge: a mass cut by the picture's edge.
             # What the band misses of it (the staircase of a slanted side) is no writing
-            # either: it is remembered as a mass to keep away from (_blobs).
+            # either: it is remembered as a mass to keep away from (_blobs). By its pixels,
+            # not its box: an L-shaped band along two sides of the picture has a box that
+            # covers the whole page.
             _erase_whole(mask[y0:y1, x0:x1], band, grow)
-            masses.append((x, y, bw, bh))
+            masses[y0:y1, x0:x1][band] = 1
             continue
         if len(xs) < 2:
             _erase_whole(mask[y0:y1, x0:x1], band, grow)
@@ -459,17 +459,23 @@ def _edge_masses(stats: np.ndarray, typical: float, shape: tuple[int, int]) -> n
     return stats[at_edge & (np.maximum(w, h) >= 1.5 * typical)][:, :4].astype(np.float64)
 
 
-def _blobs(stats: np.ndarray, typical: float, shape: tuple[int, int], erased: list[_Box]) -> list[_Blob]:
+def _blobs(
+    stats: np.ndarray, typical: float, shape: tuple[int, int], erased: np.ndarray | None
+) -> list[_Blob]:
     """Candidate marks, without specks, marks cut by the picture's edge or near a large mass
-    there, or marks far bigger than writing. `erased`: boxes of such masses that line
-    removal erased."""
+    there, or marks far bigger than writing. `erased`: the pixels of such masses that line
+    removal erased (or None)."""
     img_h, img_w = shape
     x, y, w, h = (stats[:, k] for k in range(4))
     at_edge = (x == 0) | (y == 0) | (x + w == img_w) | (y + h == img_h)
     # Large marks cut by the picture's edge are the table around the sheet, the sheet's edge, a
     # hand: the slivers that the threshold leaves beside them are no writing either.
-    masses = np.vstack([_edge_masses(stats, typical, shape), np.reshape(erased, (-1, 4)).astype(np.float64)])
+    masses = _edge_masses(stats, typical, shape)
     near = EDGE_MASS_GAP * typical
+    keep_away = None
+    if erased is not None and erased.any():
+        k = 2 * round(near) + 1
+        keep_away = cv2.dilate(erased, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     out = []
     for i, (x, y, w, h, area) in enumerate(stats):
         if w < SPECK * typical and h < SPECK * typical:
@@ -485,6 +491,8 @@ def _blobs(stats: np.ndarray, typical: float, shape: tuple[int, int], erased: li
                 & (y + h > masses[:, 1] - near)
             ).any()
         ):
+            continue
+        if keep_away is not None and keep_away[y : y + h, x : x + w].any():
             continue
         if w > 2.5 * typical or h > 2.5 * typical:
             continue  # far bigger than writing: an object, a frame, the paper's edge
@@ -662,10 +670,11 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
     if typical is None:
         return Segmentation([], [], full_mask, "no digits found")
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    erased: list[_Box] = []
+    erased = None
     if (widths > HLINE_LENGTH * typical).any() or (heights > VLINE_LENGTH * typical).any():
         mask = mask.copy()  # the threshold view keeps showing what was thresholded
         changed = _erase_frames(mask, labels, stats, typical)
+        erased = np.zeros(mask.shape, np.uint8)
         changed = _remove_lines(mask, typical, erased) or changed
         if changed:
             labels, stats = _components(mask)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from digitkiosk.device import segment
 from digitkiosk.device.errors import InputError, NothingToReadError
 from digitkiosk.device.segment import find_digits, single_digit
 from digitkiosk.train.scenes import (
@@ -219,3 +220,33 @@ def test_base_of_a_wide_digit_is_not_a_line(gap):
     assert len(seg.digits) == 4
     _x, _y, w, h = seg.digits[3].box
     assert w >= 80 and 50 <= h <= 60, seg.digits[3].box  # the whole 2, not the underline
+
+
+def test_short_underline_joining_a_two_digit_number_is_erased():
+    # "17" underlined with a line 1.3x the writing's height that touches both digits: kept as a
+    # mark, it joined them into one "digit" (the camera read "48" as one "?").
+    page = np.full((300, 640), 210, np.uint8)
+    for x in (60, 100, 140, 400):  # "111" and the "1" of "17" set the writing's height
+        cv2.line(page, (x, 100), (x, 150), 40, 5)
+    cv2.line(page, (430, 100), (465, 100), 40, 5)
+    cv2.line(page, (465, 100), (445, 150), 40, 5)
+    cv2.line(page, (396, 153), (466, 153), 40, 4)  # 70 px: 1.3x the digits (55 px with the caps)
+    seg = find_digits(cv2.GaussianBlur(page, (0, 0), 1.0))
+    assert len(seg.digits) == 5
+    assert seg.separators[2] == " " and seg.separators[3] == ""
+
+
+def test_a_mass_erased_along_two_edges_hides_only_what_is_near_it():
+    # The table around the sheet, along the top and the left edge, erased as one band: its
+    # bounding box is the whole picture, and keeping away from that box dropped every digit.
+    mask = np.zeros((480, 640), np.uint8)
+    mask[:40, :] = 255
+    mask[:, :70] = 255
+    for x in (200, 250, 300):
+        cv2.line(mask, (x, 200), (x, 250), 255, 5)
+    cv2.line(mask, (75, 300), (75, 350), 255, 5)  # a sliver right beside the table
+    erased = np.zeros_like(mask)
+    assert segment._remove_lines(mask, 52.0, erased)
+    _labels, stats = segment._components(mask)
+    blobs = segment._blobs(stats, 52.0, mask.shape, erased)
+    assert sorted(b.x0 for b in blobs) == [197, 247, 297]
