@@ -4,6 +4,7 @@ synthetic pages and found by the device's own segmentation, with the right label
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from digitkiosk.train.camera_digits import camera_digits
 from digitkiosk.train.data import load_mnist
 from digitkiosk.train.pendigits import load_jsonl
@@ -49,3 +50,12 @@ def test_training_split_mixes_them_in_and_leaves_validation_alone(mnist_dir, sha
     assert len(x_tr) == len(bx_tr) + 50 and len(y_tr) == len(x_tr)
     assert np.array_equal(x_tr[: len(bx_tr)], bx_tr) and np.array_equal(y_tr[: len(by_tr)], by_tr)
     assert np.array_equal(x_val, bx_val) and np.array_equal(y_val, by_val)
+
+
+def test_glyphs_the_segmentation_never_finds_stop_with_a_clear_error():
+    from digitkiosk.train.errors import DataError
+
+    # Solid squares: no page's digits are ever all found, so no label is ever known.
+    squares = (np.full((20, 28, 28), 255, np.uint8), np.arange(20, dtype=np.uint8) % 10)
+    with pytest.raises(DataError, match="every digit found"):
+        camera_digits(squares, [], count=100, seed=1)

@@ -19,6 +19,7 @@ import time
 import numpy as np
 from digitkiosk.device.segment import find_digits
 
+from .errors import DataError
 from .scenes import GlyphBank, make_scene, random_look
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,11 @@ log = logging.getLogger(__name__)
 SHOTS_PER_PAGE = 2
 #: Pen width as a fraction of the digit's size, drawn per page: a fine pen to a marker.
 PEN_WIDTH = (0.03, 0.09)
+#: Give up when fewer than this fraction of the shots have every digit found (about 95% do): the
+#: segmentation or the glyphs are broken, and the loop would never end.
+MIN_MATCHED = 0.2
+#: ...judged once this many shots were taken.
+JUDGE_AFTER = 50
 
 
 def _layout_of(text: str) -> str:
@@ -56,6 +62,12 @@ def camera_digits(
             used += 1
             images += [d.image for d in seg.digits]
             labels += [int(c) for c in scene.digits]
+        shots = pages * SHOTS_PER_PAGE
+        if shots >= JUDGE_AFTER and used < MIN_MATCHED * shots:
+            raise DataError(
+                f"camera digits: only {used} of {shots} photographed pages had every digit found; "
+                "the glyphs do not look like digits"
+            )
     log.info(
         "camera digits: %d from %d of %d shots of %d pages (%.0f s)",
         count,
