@@ -82,12 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often each pen digit is shown per epoch (default: 2)",
     )
     f.add_argument(
-        "--pen-jitter",
-        action="store_true",
-        help="draw each repeat of a pen digit anew from its trajectory, smoothly warped, strokes "
-        "nudged, another pen width: as another writer might have drawn it",
-    )
-    f.add_argument(
         "--pen-val-writers",
         type=_non_negative,
         default=3,

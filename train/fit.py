@@ -29,7 +29,6 @@ class TrainConfig:
     pendigits: str | None = None  # train.jsonl of real pen digits to train on as well
     pendigits_val_writers: int = 3  # pen writers held out for validation
     pendigits_repeat: int = 2  # how often each pen digit appears per epoch
-    pen_jitter: bool = False  # repeats are drawn anew from warped trajectories (pendigits.jitter)
     camera_digits: int = 0  # digits photographed on synthetic pages to train on too (camera_digits.py)
     patience: int = 12
     dropout: float = 0.3
@@ -71,7 +70,7 @@ def split_data(data: Mnist, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, n
     mnist_tr = (x_tr, y_tr)
     pen_train: list[dict] = []
     if cfg.pendigits:
-        from .pendigits import load_jsonl, render, render_jittered
+        from .pendigits import load_jsonl, render
 
         records = load_jsonl(cfg.pendigits)
         px, py, writers = render(records)
@@ -83,10 +82,7 @@ def split_data(data: Mnist, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, n
         )
         pen_train = [r for r, v in zip(records, is_val, strict=True) if not v]
         reps = max(1, cfg.pendigits_repeat)
-        copies = [px[~is_val]] * reps
-        if cfg.pen_jitter:
-            copies[1:] = [render_jittered(pen_train, cfg.seed * 1000 + k) for k in range(1, reps)]
-        x_tr = np.concatenate([x_tr, *copies])
+        x_tr = np.concatenate([x_tr, *[px[~is_val]] * reps])
         y_tr = np.concatenate([y_tr, *[py[~is_val]] * reps])
         x_val = np.concatenate([x_val, px[is_val]])
         y_val = np.concatenate([y_val, py[is_val]])

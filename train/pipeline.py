@@ -36,7 +36,6 @@ def _fit(args: argparse.Namespace, argv: list[str]) -> int:
         limit=args.limit,
         pendigits=args.pendigits,
         pendigits_repeat=args.pen_repeat,
-        pen_jitter=args.pen_jitter,
         pendigits_val_writers=args.pen_val_writers,
         camera_digits=args.camera_digits,
         head=args.head,

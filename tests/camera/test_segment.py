@@ -105,7 +105,11 @@ def test_boxes_in_image_coordinates_and_roi(mnist_bank):
     top = round(min(d.box[1] for d in seg.digits if d.line == 1)) - 10
     roi = (0, top, photo.shape[1], photo.shape[0] - top)
     inside = find_digits(photo, roi)
-    assert [d.box for d in inside.digits] == [d.box for d in seg.digits if d.line == 1]
+    # The same boxes, give or take a pixel: the ink threshold is estimated on the ROI alone, so a
+    # faint edge pixel may fall either way (an offset bug would be off by `top`, ~200 px).
+    expected = [d.box for d in seg.digits if d.line == 1]
+    assert len(inside.digits) == len(expected)
+    assert np.allclose([d.box for d in inside.digits], expected, atol=2), (inside.digits, expected)
     assert inside.mask.shape == photo.shape
     with pytest.raises(InputError):
         find_digits(photo, (5000, 5000, 10, 10))
