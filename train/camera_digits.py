@@ -65,7 +65,7 @@ def camera_digits(
         shots = pages * SHOTS_PER_PAGE
         if shots >= JUDGE_AFTER and used < MIN_MATCHED * shots:
             raise DataError(
-                f"camera digits: only {used} of {shots} photographed pages had every digit found; "
+                f"camera digits: only {used} of {shots} shots of photographed pages had every digit found; "
                 "the glyphs do not look like digits"
             )
     log.info(
