@@ -451,47 +451,45 @@ def _digit_stroke(mask: np.ndarray, band: np.ndarray, origin: tuple[int, int], t
     return bool((labels[near] == j).any()) and stats[j, cv2.CC_STAT_WIDTH] >= 0.4 * bw
 
 
-def _edge_masses(stats: np.ndarray, typical: float, shape: tuple[int, int]) -> np.ndarray:
-    """Boxes (x, y, w, h) of the large marks cut by the picture's edge."""
-    img_h, img_w = shape
+def _keep_away(
+    labels: np.ndarray, stats: np.ndarray, typical: float, erased: np.ndarray | None
+) -> np.ndarray | None:
+    """Where no writing is taken from: the pixels of the large marks cut by the picture's edge
+    (the table around the sheet, the sheet's edge, a hand) and of those that line removal
+    erased (`erased`, or None), widened by EDGE_MASS_GAP digit heights. None if there are none.
+
+    By their pixels, not their boxes: the box of an L-shaped mass along two sides of the
+    picture covers the whole page."""
+    img_h, img_w = labels.shape
     x, y, w, h = (stats[:, k] for k in range(4))
     at_edge = (x == 0) | (y == 0) | (x + w == img_w) | (y + h == img_h)
-    return stats[at_edge & (np.maximum(w, h) >= 1.5 * typical)][:, :4].astype(np.float64)
+    is_mass = at_edge & (np.maximum(w, h) >= 1.5 * typical)
+    found = erased if erased is not None and erased.any() else None
+    if is_mass.any():
+        # Row i of `stats` is label i + 1; label 0 (the background) is no mass.
+        masses = np.concatenate([[0], is_mass]).astype(np.uint8)[labels]
+        found = masses if found is None else cv2.bitwise_or(masses, erased)
+    if found is None:
+        return None
+    k = 2 * round(EDGE_MASS_GAP * typical) + 1
+    return cv2.dilate(found, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
 
 
-def _blobs(
-    stats: np.ndarray, typical: float, shape: tuple[int, int], erased: np.ndarray | None
-) -> list[_Blob]:
+def _blobs(labels: np.ndarray, stats: np.ndarray, typical: float, erased: np.ndarray | None) -> list[_Blob]:
     """Candidate marks, without specks, marks cut by the picture's edge or near a large mass
     there, or marks far bigger than writing. `erased`: the pixels of such masses that line
     removal erased (or None)."""
-    img_h, img_w = shape
+    img_h, img_w = labels.shape
     x, y, w, h = (stats[:, k] for k in range(4))
     at_edge = (x == 0) | (y == 0) | (x + w == img_w) | (y + h == img_h)
-    # Large marks cut by the picture's edge are the table around the sheet, the sheet's edge, a
-    # hand: the slivers that the threshold leaves beside them are no writing either.
-    masses = _edge_masses(stats, typical, shape)
-    near = EDGE_MASS_GAP * typical
-    keep_away = None
-    if erased is not None and erased.any():
-        k = 2 * round(near) + 1
-        keep_away = cv2.dilate(erased, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    # The slivers that the threshold leaves beside a large mass at the edge are no writing either.
+    keep_away = _keep_away(labels, stats, typical, erased)
     out = []
     for i, (x, y, w, h, area) in enumerate(stats):
         if w < SPECK * typical and h < SPECK * typical:
             continue  # a speck (dust, noise, a stray dot)
         if at_edge[i]:
             continue  # cut by the picture's edge: a partial digit would be misread
-        if (
-            len(masses)
-            and (
-                (x < masses[:, 0] + masses[:, 2] + near)
-                & (x + w > masses[:, 0] - near)
-                & (y < masses[:, 1] + masses[:, 3] + near)
-                & (y + h > masses[:, 1] - near)
-            ).any()
-        ):
-            continue
         if keep_away is not None and keep_away[y : y + h, x : x + w].any():
             continue
         if w > 2.5 * typical or h > 2.5 * typical:
@@ -681,7 +679,7 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
             typical = _typical_height(stats, min_px, mask.shape)
             if typical is None:
                 return Segmentation([], [], full_mask, "no digits found")
-    blobs = _blobs(stats, typical, mask.shape, erased)
+    blobs = _blobs(labels, stats, typical, erased)
     if len(blobs) > 4 * MAX_DIGITS:
         return Segmentation([], [], full_mask, "too cluttered")
     blobs = [b for b in _merge_fragments(blobs, typical) if _is_digit(b, typical, min_px)]

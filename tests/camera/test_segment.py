@@ -251,6 +251,19 @@ def test_a_mass_erased_along_two_edges_hides_only_what_is_near_it():
     cv2.line(mask, (75, 300), (75, 350), 255, 5)  # a sliver right beside the table
     erased = np.zeros_like(mask)
     assert segment._remove_lines(mask, 52.0, erased)
-    _labels, stats = segment._components(mask)
-    blobs = segment._blobs(stats, 52.0, mask.shape, erased)
+    labels, stats = segment._components(mask)
+    blobs = segment._blobs(labels, stats, 52.0, erased)
     assert sorted(b.x0 for b in blobs) == [197, 247, 297]
+
+
+def test_a_slanted_mass_at_the_edge_hides_only_what_is_near_it():
+    # A long thin diagonal from the picture's corner (the sheet's edge in perspective, a pen
+    # lying on the page) is no line to erase, yet a mass cut by the edge. Its bounding box is
+    # most of the picture: keeping away from that box dropped the digits above it.
+    page = np.full((480, 640), 210, np.uint8)
+    cv2.line(page, (0, 479), (400, 0), 40, 5)
+    for x in (80, 120, 160, 470, 510, 550):  # "111" on both sides of the diagonal
+        cv2.line(page, (x, 100), (x, 150), 40, 5)
+    cv2.line(page, (189, 269), (227, 223), 40, 5)  # a sliver along the diagonal, 10 px from it
+    seg = find_digits(cv2.GaussianBlur(page, (0, 0), 1.0))
+    assert sorted(d.box[0] for d in seg.digits) == [76, 116, 156, 466, 506, 546]
