@@ -3,6 +3,9 @@ video clips written with OpenCV from pictures composed of them (see digitkiosk/t
 
 from __future__ import annotations
 
+import http.server
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,3 +49,52 @@ def static_clip(tmp_path_factory, mnist_bank, pen_bank) -> tuple[Path, list[str]
     path = tmp_path_factory.mktemp("clips") / "static.avi"
     write_clip(str(path), scenes, 15, rng)
     return path, [s.text for s, _ in scenes]
+
+
+class _NetworkCameraHandler(http.server.BaseHTTPRequestHandler):
+    """Streams the clip at about 1.5 times its frame rate, as a network camera delivers frames over
+    time (served all at once, nearly every frame would be stale by the time it is read). Answers
+    503 to the requests whose numbers (1-based) are in `server.down`: a camera that drops off
+    the network and comes back."""
+
+    def do_GET(self) -> None:
+        server = self.server
+        server.requests += 1  # type: ignore[attr-defined]
+        if server.requests in server.down:  # type: ignore[attr-defined]
+            self.send_error(503, "camera restarting")
+            return
+        data: bytes = server.clip_bytes  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "video/x-msvideo")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        chunk = 32 * 1024
+        pause = server.seconds / (len(data) / chunk)  # type: ignore[attr-defined]
+        try:
+            for i in range(0, len(data), chunk):
+                self.wfile.write(data[i : i + chunk])
+                time.sleep(pause)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the reader went away
+
+    def log_message(self, *args: object) -> None:  # keep the test output clean
+        pass
+
+
+@pytest.fixture
+def stream_server(static_clip):
+    """A real HTTP server on 127.0.0.1 streaming the static clip (90 frames) over ~2 s;
+    yields (url, server). Set `server.down` to the request numbers that fail."""
+    clip, _ = static_clip
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NetworkCameraHandler)
+    server.daemon_threads = True
+    server.clip_bytes, server.seconds = clip.read_bytes(), 2.0  # type: ignore[attr-defined]
+    server.requests, server.down = 0, set()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{clip.name}", server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -119,6 +119,33 @@ def test_missing_camera_and_dead_stream_retry_then_fail(capsys):
     assert time.monotonic() - t0 >= 1.5  # backoff 0.5 s then 1 s
 
 
+def test_network_stream_that_drops_is_reconnected(capsys, stream_server, static_clip):
+    # A real HTTP stream, read live (stale frames dropped): to its end (the connection drops),
+    # then the camera is down for one try (503), comes back and is read again, then is gone.
+    url, server = stream_server
+    _clip, truths = static_clip
+    server.down = {2, *range(4, 100)}
+    code, events, err = _run(capsys, "--source", url, "--retries", "2")
+    assert code == 1 and "Traceback" not in err
+    kinds = [e["event"] if e["event"] != "status" else e["state"] for e in events]
+    assert kinds[0] == "live" and kinds[-2:] == ["failed", "summary"]
+    assert kinds.count("live") == 2  # connected, then reconnected after the drop
+    first, second = kinds.index("live"), kinds.index("live", 1)
+    lost = [e["message"] for e in events if e.get("state") == "reconnecting"]
+    assert lost[0] == f"lost {url}; retry 1 in 0.5 s" and len(lost) == 4  # 1 drop + 1 down, then 2
+    read_before = [e["text"] for e in events[first:second] if e["event"] == "reading"]
+    read_after = [e["text"] for e in events[second:] if e["event"] == "reading"]
+    # Readings on both connections, in the clip's order: the stream was read, not just opened.
+    # (A scene can pass unreported while the stream is probed at the start of a connection.)
+    for read in (read_before, read_after):
+        assert len(read) >= len(truths) // 2, read
+        scenes = [max(truths, key=lambda t, r=r: digits_correct(t, r)) for r in read]
+        assert scenes == [t for t in truths if t in scenes], read
+        correct = sum(digits_correct(t, r) for t, r in zip(scenes, read, strict=True))
+        assert correct >= 0.9 * sum(c.isdigit() for t in scenes for c in t), read
+    assert server.requests >= 5
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
