@@ -51,28 +51,40 @@ def static_clip(tmp_path_factory, mnist_bank, pen_bank) -> tuple[Path, list[str]
     return path, [s.text for s, _ in scenes]
 
 
+class _NetworkCamera(http.server.ThreadingHTTPServer):
+    """A network camera on 127.0.0.1 that serves a clip over HTTP. It streams the clip over
+    `seconds` (about 1.5 times its frame rate), as a camera delivers frames over time; served
+    all at once, nearly every frame would be stale by the time it is read. It answers 503 to
+    the requests whose numbers (1-based) are in `down`: a camera that drops off the network and
+    comes back."""
+
+    daemon_threads = True
+
+    def __init__(self, clip: bytes, seconds: float) -> None:
+        super().__init__(("127.0.0.1", 0), _NetworkCameraHandler)
+        self.clip, self.seconds = clip, seconds
+        self.requests = 0
+        self.down: set[int] = set()
+
+
 class _NetworkCameraHandler(http.server.BaseHTTPRequestHandler):
-    """Streams the clip at about 1.5 times its frame rate, as a network camera delivers frames over
-    time (served all at once, nearly every frame would be stale by the time it is read). Answers
-    503 to the requests whose numbers (1-based) are in `server.down`: a camera that drops off
-    the network and comes back."""
+    server: _NetworkCamera
 
     def do_GET(self) -> None:
-        server = self.server
-        server.requests += 1  # type: ignore[attr-defined]
-        if server.requests in server.down:  # type: ignore[attr-defined]
+        camera = self.server
+        camera.requests += 1
+        if camera.requests in camera.down:
             self.send_error(503, "camera restarting")
             return
-        data: bytes = server.clip_bytes  # type: ignore[attr-defined]
         self.send_response(200)
         self.send_header("Content-Type", "video/x-msvideo")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(len(camera.clip)))
         self.end_headers()
         chunk = 32 * 1024
-        pause = server.seconds / (len(data) / chunk)  # type: ignore[attr-defined]
+        pause = camera.seconds * chunk / len(camera.clip)
         try:
-            for i in range(0, len(data), chunk):
-                self.wfile.write(data[i : i + chunk])
+            for i in range(0, len(camera.clip), chunk):
+                self.wfile.write(camera.clip[i : i + chunk])
                 time.sleep(pause)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the reader went away
@@ -83,13 +95,10 @@ class _NetworkCameraHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def stream_server(static_clip):
-    """A real HTTP server on 127.0.0.1 streaming the static clip (90 frames) over ~2 s;
-    yields (url, server). Set `server.down` to the request numbers that fail."""
+    """A network camera streaming the static clip (90 frames) over ~2 s; yields (url, server).
+    Set `server.down` to the request numbers that fail."""
     clip, _ = static_clip
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NetworkCameraHandler)
-    server.daemon_threads = True
-    server.clip_bytes, server.seconds = clip.read_bytes(), 2.0  # type: ignore[attr-defined]
-    server.requests, server.down = 0, set()  # type: ignore[attr-defined]
+    server = _NetworkCamera(clip.read_bytes(), seconds=2.0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
