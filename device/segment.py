@@ -452,23 +452,20 @@ def _digit_stroke(mask: np.ndarray, band: np.ndarray, origin: tuple[int, int], t
 
 
 def _keep_away(
-    labels: np.ndarray, stats: np.ndarray, typical: float, erased: np.ndarray | None
+    labels: np.ndarray, is_mass: np.ndarray, typical: float, erased: np.ndarray | None
 ) -> np.ndarray | None:
     """Where no writing is taken from: the pixels of the large marks cut by the picture's edge
-    (the table around the sheet, the sheet's edge, a hand) and of those that line removal
-    erased (`erased`, or None), widened by EDGE_MASS_GAP digit heights. None if there are none.
+    (`is_mass`, one flag per row of the stats: the table around the sheet, the sheet's edge, a
+    hand) and of those that line removal erased (`erased`, or None), widened by EDGE_MASS_GAP
+    digit heights. None if there are none.
 
     By their pixels, not their boxes: the box of an L-shaped mass along two sides of the
     picture covers the whole page."""
-    img_h, img_w = labels.shape
-    x, y, w, h = (stats[:, k] for k in range(4))
-    at_edge = (x == 0) | (y == 0) | (x + w == img_w) | (y + h == img_h)
-    is_mass = at_edge & (np.maximum(w, h) >= 1.5 * typical)
     found = erased if erased is not None and erased.any() else None
     if is_mass.any():
         # Row i of `stats` is label i + 1; label 0 (the background) is no mass.
         masses = np.concatenate([[0], is_mass]).astype(np.uint8)[labels]
-        found = masses if found is None else cv2.bitwise_or(masses, erased)
+        found = masses if found is None else cv2.bitwise_or(masses, found)
     if found is None:
         return None
     k = 2 * round(EDGE_MASS_GAP * typical) + 1
@@ -483,7 +480,7 @@ def _blobs(labels: np.ndarray, stats: np.ndarray, typical: float, erased: np.nda
     x, y, w, h = (stats[:, k] for k in range(4))
     at_edge = (x == 0) | (y == 0) | (x + w == img_w) | (y + h == img_h)
     # The slivers that the threshold leaves beside a large mass at the edge are no writing either.
-    keep_away = _keep_away(labels, stats, typical, erased)
+    keep_away = _keep_away(labels, at_edge & (np.maximum(w, h) >= 1.5 * typical), typical, erased)
     out = []
     for i, (x, y, w, h, area) in enumerate(stats):
         if w < SPECK * typical and h < SPECK * typical:
