@@ -98,6 +98,11 @@ class Segmentation:
     # "no digits found", "too cluttered". Empty when digits were found.
     note: str = ""
 
+    @property
+    def layout(self) -> str:
+        """The digits' arrangement with each digit as "d" ("dd d\nddd"); "" when none."""
+        return "d" + "".join(sep + "d" for sep in self.separators) if self.digits else ""
+
 
 def to_gray(image: np.ndarray) -> np.ndarray:
     """Gray (H, W) or BGR/BGRA (H, W, 3|4) → gray uint8. Raises InputError on anything else."""

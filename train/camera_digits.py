@@ -56,8 +56,7 @@ def camera_digits(
         pages += 1
         for _ in range(SHOTS_PER_PAGE):
             seg = find_digits(camera.shoot(scene.ink, rng, shake=1.0))
-            found = "d" + "".join(sep + "d" for sep in seg.separators) if seg.digits else ""
-            if found != _layout_of(scene.text):
+            if seg.layout != _layout_of(scene.text):
                 continue  # a digit missed, split or merged: its labels are unknown
             used += 1
             images += [d.image for d in seg.digits]
