@@ -24,7 +24,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _fit(args: argparse.Namespace, argv: list[str]) -> int:
-    from .fit import TrainConfig  # imports TensorFlow: only for the commands that train
+    from .fit import TrainConfig, train  # imports TensorFlow: only for the commands that train
 
     data = load_mnist(args.data)
     cfg = TrainConfig(
@@ -45,8 +45,6 @@ def _fit(args: argparse.Namespace, argv: list[str]) -> int:
         verbose=2 if args.quiet else "auto",
     )
     out = Path(args.out)
-    from .fit import train
-
     result = train(data, cfg, out)
     import keras
 
