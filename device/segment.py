@@ -74,9 +74,6 @@ FAINT = 0.6
 WORD_GAP = 0.75
 # Stroke width MNIST-style: about 12% of the digit's larger side (2.5 px in the 20 px box).
 STROKE_RATIO = 0.12
-# Strokes at least this wide (fraction of the larger side) are photographed well enough for the
-# grey ink to be used as is (see prepare_digit).
-SOFT_MIN_RATIO = 0.08
 # Digits are rebuilt on a canvas whose larger side is this many pixels.
 CANON = 56
 USE_SOFT = True
@@ -392,11 +389,12 @@ def _erase_bands(
         x, y = x + rx0, y + ry0
         x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(w, x + bw + 2), min(h, y + bh + 2)
         band = labels[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] == i
-        if horizontal and _digit_stroke(mask, band, (x0, y0), typical):
+        at_edge = x == 0 or y == 0 or x + bw == w or y + bh == h
+        if horizontal and not at_edge and _digit_stroke(mask, band, (x0, y0), typical):
             continue
         erased = True
         ys, xs = np.nonzero(band & (mask[y0:y1, x0:x1] > 0))
-        if x == 0 or y == 0 or x + bw == w or y + bh == h:
+        if at_edge:
             # The table beside the sheet, the sheet's edge: a mass cut by the picture's edge.
             # What the band misses of it (the staircase of a slanted side) is no writing
             # either: it is remembered as a mass to keep away from (_blobs). By its pixels,
@@ -437,7 +435,9 @@ def _digit_stroke(mask: np.ndarray, band: np.ndarray, origin: tuple[int, int], t
 
     Take the band away and look at the marks beside it: an underline, a ruled line or the side
     of a box runs along several digits (a number), while the base of a 2 has just the rest of
-    that 2 on it, joined to it and spanning a good part of its length."""
+    that 2 on it, joined to it and spanning a good part of its length, or reaching one end of it:
+    the stem of a 7 with a long bar, the curve of a 2 with a long base. A line runs on past the
+    ends of what stands on it."""
     h = mask.shape[0]
     x0, y0 = origin
     bh, bw = band.shape
@@ -453,7 +453,11 @@ def _digit_stroke(mask: np.ndarray, band: np.ndarray, origin: tuple[int, int], t
         return False
     j = marks[0]
     near = cv2.dilate(where, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))) > 0
-    return bool((labels[near] == j).any()) and stats[j, cv2.CC_STAT_WIDTH] >= 0.4 * bw
+    if not (labels[near] == j).any():
+        return False
+    left, width = int(stats[j, cv2.CC_STAT_LEFT]), int(stats[j, cv2.CC_STAT_WIDTH])
+    at_end = min(left, bw - (left + width)) <= max(2.0, 0.05 * bw)
+    return width >= 0.4 * bw or at_end
 
 
 def _keep_away(
@@ -586,8 +590,8 @@ def prepare_digit(mask: np.ndarray, soft: np.ndarray | None = None) -> np.ndarra
 
     The ink is rebuilt from the mask on a canvas of fixed size with the stroke width MNIST has
     relative to the digit: a hairline pen photographed large comes out like MNIST strokes,
-    instead of a faint thread. When the strokes are at least about that width and `soft` (the
-    grey ink strength, same shape) is given, the grey ink is used as is: it keeps the detail a
+    instead of a faint thread. When the strokes are at least that width and `soft` (the grey
+    ink strength, same shape) is given, the grey ink is used as is: it keeps the detail a
     small digit's mask loses. That includes thick strokes: MNIST has many bold digits, and
     eroding a bold 6, 8 or 0 to a thin stroke turned the blur-closed hole of its loop into a
     solid blob or a lopsided outline (read as 0, 1 or "?"), where the grey ink still shows the
@@ -597,8 +601,10 @@ def prepare_digit(mask: np.ndarray, soft: np.ndarray | None = None) -> np.ndarra
     if h == 0 or w == 0 or not mask.any():
         raise NothingToReadError("nothing to read: no ink")
     if soft is not None:
+        # Thinner strokes than MNIST's would shrink to a faint thread of grey in the 20 px box
+        # (a hairline "1" read as "7" or "?"): those are rebuilt below instead.
         ratio = _stroke_width((mask > 0).astype(np.uint8)) / max(h, w)
-        if ratio >= SOFT_MIN_RATIO:
+        if ratio >= STROKE_RATIO:
             near = cv2.dilate((mask > 0).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
             return fit_to_mnist(soft.astype(np.float32) * near)
     scale = CANON / max(h, w)

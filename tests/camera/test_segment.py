@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from digitkiosk.device import segment
 from digitkiosk.device.errors import InputError, NothingToReadError
+from digitkiosk.device.mnist_prep import fit_to_mnist
 from digitkiosk.device.segment import find_digits, single_digit
 from digitkiosk.train.scenes import (
     Look,
@@ -65,6 +66,24 @@ def test_thin_pen_digits_are_rebuilt_with_mnist_strokes(recognizer, pen_bank):
         height=(150, 160),
     )
     assert recognizer.read_image(photo).text == text
+
+
+@pytest.mark.parametrize("pen_px", [5, 6])
+def test_strokes_thinner_than_mnist_come_out_as_bold_as_mnist(pen_px, mnist_test):
+    # A "1" 95 px tall written with a 5-6 px pen: strokes of 8-10% of its height where MNIST's
+    # are about 12%. Its grey ink scaled into the 20 px box came out fainter than all but a few
+    # MNIST 1s (a "1" read as "7" or "?" on camera); rebuilt at MNIST's stroke width it carries
+    # as much ink as a typical MNIST 1.
+    x, y = mnist_test
+    ones = x[y == 1][:500].astype(np.float32) / 255.0
+    typical_ink = float(np.percentile([fit_to_mnist(one).sum() for one in ones], 25))
+    rng = np.random.default_rng(pen_px)
+    page = np.full((240, 200), 220, np.float32)
+    cv2.line(page, (108, 60), (100, 150), 60, pen_px, cv2.LINE_AA)
+    page = cv2.GaussianBlur(page, (0, 0), 1.2) + rng.normal(0, 3, page.shape)
+    seg = find_digits(np.clip(page, 0, 255).astype(np.uint8))
+    assert len(seg.digits) == 1
+    assert seg.digits[0].image.sum() >= typical_ink
 
 
 def test_lines_numbers_and_separators(recognizer, mnist_bank):
@@ -223,6 +242,26 @@ def test_base_of_a_wide_digit_is_not_a_line(gap):
     assert len(seg.digits) == 4
     _x, _y, w, h = seg.digits[3].box
     assert w >= 80 and 50 <= h <= 60, seg.digits[3].box  # the whole 2, not the underline
+
+
+def test_long_bar_of_a_seven_and_long_base_of_a_two_are_not_lines():
+    # A 7 whose bar (1.4x the writing's height) is more than twice as wide as its stem, and a 2
+    # whose base is that much wider than the rest of it. Erased as lines, the 7 was read as a
+    # "1" and the 2 as a "7". What stands on a line leaves the line's ends free; these strokes
+    # end where the rest of their digit does.
+    page = np.full((300, 640), 210, np.uint8)
+    for x in (60, 100, 140):
+        cv2.line(page, (x, 100), (x, 150), 40, 5)
+    cv2.line(page, (180, 100), (250, 100), 40, 5)  # the 7
+    cv2.line(page, (250, 100), (238, 150), 40, 5)
+    cv2.line(page, (300, 100), (320, 100), 40, 5)  # the 2
+    cv2.line(page, (320, 100), (300, 150), 40, 5)
+    cv2.line(page, (300, 150), (372, 150), 40, 5)
+    seg = find_digits(cv2.GaussianBlur(page, (0, 0), 1.0))
+    assert len(seg.digits) == 5
+    for digit in seg.digits[3:]:
+        _x, _y, w, h = digit.box
+        assert w >= 68 and 50 <= h <= 60, digit.box  # the whole digit, bar and base included
 
 
 def test_short_underline_joining_a_two_digit_number_is_erased():
