@@ -80,14 +80,15 @@ class StabilityFilter:
 
     The vote is reported when it has stayed the same for `confirm` frames in a row and tells
     something new: the first reading, a new layout (or the same layout somewhere else: another
-    sheet), a digit reported as "?" now read surely, or a reported digit now read as another
-    class with a clear majority (averaged confidence at least halfway from the reject threshold
-    to 1). A vote that is merely less sure than the report (a digit wavering between "6" and
-    "?", or a "6" whose last frames lean to "1" just above the threshold) is no news: a static
-    scene gives one report, not one per flicker. A vote with a "?" waits until its layout has
-    been voted on for `frames` frames more, since more frames may settle the digit; only then
-    is it reported as it stands. An empty view is a layout of its own ("<status>"), so "too
-    dark" or "no digits in view" are reported as stable conditions too.
+    sheet), or a reported digit (or "?") now read as another class with a clear majority
+    (averaged confidence at least halfway from the reject threshold to 1). A vote that is merely
+    less sure than the report, or only just surer (a digit wavering between "6" and "?", a "?"
+    whose averaged confidence creeps just over the threshold, a "6" whose last frames lean to
+    "1" just above it) is no news: a static scene gives one report, not one per flicker. A
+    vote with a "?" waits until its layout has been voted on for `frames` frames more, since
+    more frames may settle the digit; only then is it reported as it stands. An empty view is a
+    layout of its own ("<status>"), so "too dark" or "no digits in view" are reported as stable
+    conditions too.
     """
 
     def __init__(
@@ -159,8 +160,8 @@ class StabilityFilter:
         clear_majority = (1.0 + voted.reject_threshold) / 2
         for new, old in zip(voted.reading.digits, last.reading.digits, strict=True):
             changed = new.digit is not None and new.digit != old.digit
-            if changed and (old.digit is None or new.confidence >= clear_majority):
-                return True  # surely read, and not what was reported
+            if changed and new.confidence >= clear_majority:
+                return True  # clearly read, and not what was reported
             if _moved(new.box, old.box):
                 return True  # another sheet with the same layout
         return False

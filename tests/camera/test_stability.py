@@ -124,6 +124,16 @@ def test_reported_digit_is_not_overturned_by_a_narrow_majority():
     assert _reports(frames) == ["36", "31"]
 
 
+def test_unsure_digit_is_replaced_only_when_clearly_read():
+    # A "?" whose averaged confidence creeps just over the threshold (0.6 here) as frames come
+    # in, on a sheet that did not move: still one report. Read clearly, it is news.
+    frames = [_frame(i, "31", conf=[0.97, 0.55]) for i in range(12)]
+    frames += [_frame(12 + i, "31", conf=[0.97, 0.66]) for i in range(20)]
+    assert _reports(frames) == ["3?"]
+    frames += [_frame(32 + i, "31") for i in range(20)]
+    assert _reports(frames) == ["3?", "31"]
+
+
 def test_unsure_vote_waits_for_more_frames_before_it_is_reported():
     # The first frames read the second digit below the threshold, the next ones surely: one
     # report, of the settled digit, rather than "1?" first and "14" a moment later.
