@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from digitkiosk.device.strokes import parse_strokes, render_ink
+from digitkiosk.device.mnist_prep import fit_to_mnist
+from digitkiosk.device.strokes import parse_strokes, render_ink, strokes_to_mnist
 
 
 class GlyphBank:
@@ -38,15 +39,20 @@ class GlyphBank:
                 self._by_label[int(rec["label"])].append(("pen", parsed))
         self.pen_width_ratio = pen_width_ratio
 
-    def glyph(self, label: int, rng: np.random.Generator) -> np.ndarray:
+    def pick(self, label: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """A random digit of this label → (its ink alpha for a page, and the 28x28 image the
+        same digit gives read directly, without a camera: the MNIST image prepared as it is,
+        the pen strokes as the kiosk renders them)."""
         kind, data = self._by_label[label][rng.integers(len(self._by_label[label]))]
         if kind == "mnist":
             a = data.astype(np.float32) / 255.0
+            direct = fit_to_mnist(a)
         else:
             # A thin pen: the stroke width photographs as a hairline relative to the digit.
             a = render_ink(data, width_ratio=self.pen_width_ratio)
+            direct = strokes_to_mnist(data)
         rows, cols = np.flatnonzero(a.max(axis=1) > 0.1), np.flatnonzero(a.max(axis=0) > 0.1)
-        return a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        return a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], direct
 
 
 @dataclass
@@ -54,6 +60,9 @@ class Scene:
     image: np.ndarray  # BGR uint8
     text: str  # the truth: digits, " " between numbers, "\n" between lines
     ink: np.ndarray = field(repr=False)  # the clean ink alpha, for making video frames
+    # (digits, 28, 28): each digit read directly, without the camera (GlyphBank.pick), in
+    # reading order: what the model makes of the digits themselves, to set the camera against.
+    direct: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def digits(self) -> str:
@@ -76,8 +85,10 @@ def layout(
     height: tuple[int, int] = (44, 64),
     underline: bool = True,
     box: bool = True,
+    direct: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, str]:
-    """Ink alpha (H, W) float32 with numbers written in lines, and the true text."""
+    """Ink alpha (H, W) float32 with numbers written in lines, and the true text. `direct`, if
+    given, receives each placed digit read directly (GlyphBank.pick), in reading order."""
     w, h = size
     ink = np.zeros((h, w), np.float32)
     texts = []
@@ -94,13 +105,16 @@ def layout(
             x_start = x
             placed = []
             for label in labels:
-                g = _scaled(bank.glyph(label, rng), int(dh * rng.uniform(0.92, 1.08)))
+                alpha, alone = bank.pick(label, rng)
+                g = _scaled(alpha, int(dh * rng.uniform(0.92, 1.08)))
                 gh, gw = g.shape
                 yy = y + (dh - gh) // 2 + int(rng.integers(-2, 3))
                 if x + gw >= w - 10:
                     break
                 ink[yy : yy + gh, x : x + gw] = np.maximum(ink[yy : yy + gh, x : x + gw], g)
                 placed.append(label)
+                if direct is not None:
+                    direct.append(alone)
                 x += gw + int(dh * rng.uniform(0.12, 0.3))
             if not placed:
                 break
@@ -245,11 +259,12 @@ def make_scene(
     specks: int = 12,
     **layout_args,
 ) -> tuple[Scene, Camera]:
-    ink, text = layout(bank, rng, size, **layout_args)
+    direct: list[np.ndarray] = []
+    ink, text = layout(bank, rng, size, direct=direct, **layout_args)
     if specks:
         add_specks(ink, rng, specks)
     camera = Camera.random(look or random_look(rng), size, rng)
-    return Scene(camera.shoot(ink, rng), text, ink), camera
+    return Scene(camera.shoot(ink, rng), text, ink, np.stack(direct) if direct else None), camera
 
 
 def write_clip(
