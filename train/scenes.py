@@ -10,6 +10,7 @@ glyphs (see camera_digits.py). Needs only numpy and OpenCV, not TensorFlow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -39,20 +40,25 @@ class GlyphBank:
                 self._by_label[int(rec["label"])].append(("pen", parsed))
         self.pen_width_ratio = pen_width_ratio
 
-    def pick(self, label: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """A random digit of this label → (its ink alpha for a page, and the 28x28 image the
-        same digit gives read directly, without a camera: the MNIST image prepared as it is,
-        the pen strokes as the kiosk renders them)."""
-        kind, data = self._by_label[label][rng.integers(len(self._by_label[label]))]
+    def pick(self, label: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[str, Any]]:
+        """A random digit of this label → (its ink alpha for a page, and the digit itself:
+        ("mnist", image) or ("pen", strokes), for read_directly)."""
+        source = self._by_label[label][rng.integers(len(self._by_label[label]))]
+        kind, data = source
         if kind == "mnist":
             a = data.astype(np.float32) / 255.0
-            direct = fit_to_mnist(a)
         else:
             # A thin pen: the stroke width photographs as a hairline relative to the digit.
             a = render_ink(data, width_ratio=self.pen_width_ratio)
-            direct = strokes_to_mnist(data)
         rows, cols = np.flatnonzero(a.max(axis=1) > 0.1), np.flatnonzero(a.max(axis=0) > 0.1)
-        return a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], direct
+        return a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], source
+
+
+def read_directly(source: tuple[str, Any]) -> np.ndarray:
+    """The 28x28 image a digit (GlyphBank.pick) gives read without a camera: the MNIST image
+    prepared as it is, the pen strokes as the kiosk renders them."""
+    kind, data = source
+    return fit_to_mnist(data.astype(np.float32) / 255.0) if kind == "mnist" else strokes_to_mnist(data)
 
 
 @dataclass
@@ -60,13 +66,17 @@ class Scene:
     image: np.ndarray  # BGR uint8
     text: str  # the truth: digits, " " between numbers, "\n" between lines
     ink: np.ndarray = field(repr=False)  # the clean ink alpha, for making video frames
-    # (digits, 28, 28): each digit read directly, without the camera (GlyphBank.pick), in
-    # reading order: what the model makes of the digits themselves, to set the camera against.
-    direct: np.ndarray | None = field(default=None, repr=False)
+    # Each digit on the page (GlyphBank.pick), in reading order.
+    sources: list[tuple[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def digits(self) -> str:
         return "".join(c for c in self.text if c.isdigit())
+
+    def read_directly(self) -> np.ndarray:
+        """(digits, 28, 28): the page's digits read without the camera (read_directly): what
+        the model makes of the handwriting itself, to set the camera against."""
+        return np.stack([read_directly(source) for source in self.sources])
 
 
 def _scaled(glyph: np.ndarray, height: int) -> np.ndarray:
@@ -85,10 +95,10 @@ def layout(
     height: tuple[int, int] = (44, 64),
     underline: bool = True,
     box: bool = True,
-    direct: list[np.ndarray] | None = None,
+    sources: list[tuple[str, Any]] | None = None,
 ) -> tuple[np.ndarray, str]:
-    """Ink alpha (H, W) float32 with numbers written in lines, and the true text. `direct`, if
-    given, receives each placed digit read directly (GlyphBank.pick), in reading order."""
+    """Ink alpha (H, W) float32 with numbers written in lines, and the true text. `sources`, if
+    given, receives each placed digit (GlyphBank.pick), in reading order."""
     w, h = size
     ink = np.zeros((h, w), np.float32)
     texts = []
@@ -105,7 +115,7 @@ def layout(
             x_start = x
             placed = []
             for label in labels:
-                alpha, alone = bank.pick(label, rng)
+                alpha, source = bank.pick(label, rng)
                 g = _scaled(alpha, int(dh * rng.uniform(0.92, 1.08)))
                 gh, gw = g.shape
                 yy = y + (dh - gh) // 2 + int(rng.integers(-2, 3))
@@ -113,8 +123,8 @@ def layout(
                     break
                 ink[yy : yy + gh, x : x + gw] = np.maximum(ink[yy : yy + gh, x : x + gw], g)
                 placed.append(label)
-                if direct is not None:
-                    direct.append(alone)
+                if sources is not None:
+                    sources.append(source)
                 x += gw + int(dh * rng.uniform(0.12, 0.3))
             if not placed:
                 break
@@ -259,12 +269,12 @@ def make_scene(
     specks: int = 12,
     **layout_args,
 ) -> tuple[Scene, Camera]:
-    direct: list[np.ndarray] = []
-    ink, text = layout(bank, rng, size, direct=direct, **layout_args)
+    sources: list[tuple[str, Any]] = []
+    ink, text = layout(bank, rng, size, sources=sources, **layout_args)
     if specks:
         add_specks(ink, rng, specks)
     camera = Camera.random(look or random_look(rng), size, rng)
-    return Scene(camera.shoot(ink, rng), text, ink, np.stack(direct) if direct else None), camera
+    return Scene(camera.shoot(ink, rng), text, ink, sources), camera
 
 
 def write_clip(

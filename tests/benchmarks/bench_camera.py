@@ -61,7 +61,7 @@ def _mnist(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _read_directly(recognizer, scenes: list) -> int:
     """How many of the scenes' digits the model reads right and surely without the camera."""
-    images = np.concatenate([scene.direct for scene in scenes])
+    images = np.concatenate([scene.read_directly() for scene in scenes])
     truth = [int(c) for scene in scenes for c in scene.digits]
     return sum(r.digit == t for r, t in zip(recognizer.classify(images), truth, strict=True))
 
