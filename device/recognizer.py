@@ -10,12 +10,16 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import NothingToReadError
 from .loader import LoadedModel
 from .strokes import Stroke, bounding_box, split_digits, strokes_to_mnist
+
+if TYPE_CHECKING:  # segment imports OpenCV, which the kiosk's stroke path does without
+    from .segment import FoundDigit, Segmentation
 
 UNSURE = "?"
 
@@ -152,5 +156,42 @@ class Recognizer:
         found = find_digits(image)
         if not found.digits:
             raise NothingToReadError("nothing to read: no digits found in the image")
-        digits = self.classify(np.stack([d.image for d in found.digits]), [d.box for d in found.digits])
-        return Reading(digits, (time.perf_counter() - t0) * 1000.0, separators=found.separators)
+        digits, separators = self.read_segmentation(found)
+        return Reading(digits, (time.perf_counter() - t0) * 1000.0, separators=separators)
+
+    def read_segmentation(self, found: Segmentation) -> tuple[list[DigitReading], list[str]]:
+        """Digits found in a picture → their readings and separators, in one interpreter call.
+
+        A mark that may be touching digits (`FoundDigit.parts`) is read both whole and cut, and
+        is taken as cut when every digit it is cut into reads clearly (halfway from the reject
+        threshold to 1) and more surely than the whole: a touching "88" reads as no digit, and
+        a single wide digit reads better whole than cut."""
+        marks: list[FoundDigit] = []
+
+        def collect(mark: FoundDigit) -> None:
+            marks.append(mark)
+            for part in mark.parts:
+                collect(part)
+
+        for mark in found.digits:
+            collect(mark)
+        readings = self.classify(np.stack([m.image for m in marks]), [m.box for m in marks])
+        read = {id(m): r for m, r in zip(marks, readings, strict=True)}
+        clear = (1.0 + self.reject_threshold) / 2.0
+
+        def resolve(mark: FoundDigit) -> list[DigitReading]:
+            whole = read[id(mark)]
+            cut = [r for part in mark.parts for r in resolve(part)]
+            if cut and all(r.confidence >= max(clear, whole.confidence) for r in cut):
+                return cut
+            return [whole]
+
+        digits: list[DigitReading] = []
+        separators: list[str] = []
+        for i, mark in enumerate(found.digits):
+            these = resolve(mark)
+            if i:
+                separators.append(found.separators[i - 1])
+            separators += [""] * (len(these) - 1)
+            digits += these
+        return digits, separators

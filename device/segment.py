@@ -9,7 +9,8 @@ One code path for photos, scans and camera frames:
    next to ink relative to that ink's own strength (faint thin strokes stay whole);
 4. connected components: specks dropped, long straight lines (underlines, box borders) erased
    (the line only: not the base of a wide 2, not the digit touching it), fragments of one digit
-   merged (the hat of a 5, a broken stroke);
+   merged (the hat of a 5, a broken stroke), and a mark that may be digits touching each other
+   offered cut as well (the recognizer keeps the cut only if it reads better);
 5. digits grouped into lines (top to bottom), ordered left to right, gaps turned into separators;
 6. each digit's grey ink (or, for hairline strokes, its mask rebuilt at a canonical size with an
    MNIST-like stroke width) prepared by `mnist_prep.fit_to_mnist` (the one MNIST recipe).
@@ -70,6 +71,12 @@ SPECK = 0.18
 EDGE_MASS_GAP = 0.2
 # A mark whose mean ink strength is below this fraction of the picture's typical ink is noise.
 FAINT = 0.6
+# A mark may be two touching digits when it is at least SPLIT_ASPECT as wide as tall and its
+# thinnest column in the middle is one stroke (at most SPLIT_NECK stroke widths of ink) with at
+# least SPLIT_HALF_HEIGHT of its height standing on each side.
+SPLIT_ASPECT = 0.75
+SPLIT_NECK = 2.0
+SPLIT_HALF_HEIGHT = 0.6
 # A gap wider than this (fraction of the line's digit height) separates two numbers.
 WORD_GAP = 0.75
 # Stroke width MNIST-style: about 12% of the digit's larger side (2.5 px in the 20 px box).
@@ -84,6 +91,9 @@ class FoundDigit:
     image: np.ndarray  # (28, 28) float32 in [0, 1], prepared the MNIST way (mnist_prep.fit_to_mnist)
     box: list[float]  # [x, y, width, height] in the input image's pixel coordinates
     line: int = 0  # text line index, top to bottom
+    # When the mark may be digits written so close that they touch ("88"): the two sides of its
+    # thinnest column (each may be cut again). Only reading tells (Recognizer.read_segmentation).
+    parts: list[FoundDigit] = field(default_factory=list)
 
 
 @dataclass
@@ -290,18 +300,14 @@ def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _typical_height(stats: np.ndarray, min_px: float, shape: tuple[int, int]) -> float | None:
     """The height of the writing: the area-weighted median height of the marks that could be
     digits. Weighting by area keeps a crowd of small junk (noise, texture, specks) from
-    outvoting a few real digits; marks cut by the picture's edge (the table) do not vote."""
+    outvoting a few real digits; marks cut by the picture's edge (the table) do not vote. Marks
+    wider than a digit vote only when there is nothing else: a number whose digits all touch."""
     img_h, img_w = shape
     x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     w, h, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
     inside = (x > 0) & (y > 0) & (x + w < img_w) & (y + h < img_h)
-    ok = (
-        inside
-        & (h >= min_px)
-        & (w <= 1.2 * h)
-        & (h < 0.95 * img_h)
-        & (area >= 0.05 * h * np.maximum(w, h * 0.15))
-    )
+    ok = inside & (h >= min_px) & (h < 0.95 * img_h) & (area >= 0.05 * h * np.maximum(w, h * 0.15))
+    ok &= (w <= 1.2 * h) if (ok & (w <= 1.2 * h)).any() else (w <= 2.5 * h)
     # A box drawn around a number is no writing: thin digits weigh little, so a box (a big,
     # long outline) could outweigh them and make the writing look as tall as the box, which is
     # then kept whole as a "digit" with the marks inside. A box holds other marks inside it.
@@ -552,6 +558,40 @@ def _is_digit(b: _Blob, typical: float, min_px: float) -> bool:
     return not (fill > 0.75 and b.h < 2.0 * b.w)
 
 
+def _touching_cut(
+    b: _Blob, piece: np.ndarray, soft: np.ndarray, typical: float
+) -> list[tuple[_Blob, np.ndarray, np.ndarray]]:
+    """The two digits a mark holds if it is two touching digits, or [] when it cannot be.
+
+    Digits written close together touch often on real forms ("00", "88"), and one 28x28 image
+    of two digits reads as neither. Two touching digits meet in a one-stroke neck with a
+    full-height digit on each side. Many single digits have such a column too (the bar of an
+    open 4, the base of a U-shaped 0), so this only proposes the cut: the recognizer keeps it
+    when both sides read clearly and more surely than the whole."""
+    h, w = piece.shape
+    if w < SPLIT_ASPECT * h or h < MIN_HEIGHT * typical or w < 8:
+        return []
+    ink = piece > 0
+    cols = ink.sum(axis=0)
+    middle = np.arange(int(0.25 * w), int(np.ceil(0.75 * w)))
+    # The thinnest column, and of those the nearest to the centre.
+    c = int(middle[np.lexsort((np.abs(middle - (w - 1) / 2), cols[middle]))[0]])
+    column = ink[:, c].astype(np.int8)
+    runs = np.count_nonzero(np.diff(column) == 1) + column[0]
+    if runs != 1 or cols[c] > SPLIT_NECK * _stroke_width(ink.astype(np.uint8)):
+        return []
+    parts = []
+    for x0, x1 in ((0, c), (c, w)):
+        rows, cs = np.flatnonzero(ink[:, x0:x1].any(axis=1)), np.flatnonzero(ink[:, x0:x1].any(axis=0))
+        if rows.size == 0 or rows[-1] + 1 - rows[0] < SPLIT_HALF_HEIGHT * h:
+            return []
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, x0 + int(cs[0]), x0 + int(cs[-1]) + 1
+        sub = piece[r0:r1, c0:c1]
+        part = _Blob(b.x0 + c0, b.y0 + r0, b.x0 + c1, b.y0 + r1, int(np.count_nonzero(sub)), b.ids)
+        parts.append((part, sub, soft[r0:r1, c0:c1]))
+    return parts
+
+
 def _lines(blobs: list[_Blob]) -> list[list[_Blob]]:
     """Group digits into text lines. Scanning left to right and following each line's last
     digit copes with lines that slope (a sheet held at an angle)."""
@@ -715,21 +755,32 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
         line_h = float(np.median([b.h for b in line]))
         for i, b in enumerate(line):
             piece, soft = pieces[id(b)]
-            image28 = prepare_digit(piece, soft if USE_SOFT else None)
-            box = [
-                round(ox + b.x0 / scale, 1),
-                round(oy + b.y0 / scale, 1),
-                round(b.w / scale, 1),
-                round(b.h / scale, 1),
-            ]
+            digit = _found(b, piece, soft, typical, n, (ox, oy), scale)
             if digits:
                 if i == 0:
                     separators.append("\n")
                 else:
                     gap = b.x0 - line[i - 1].x1
                     separators.append(" " if gap > WORD_GAP * line_h else "")
-            digits.append(FoundDigit(image28, box, n))
+            digits.append(digit)
     return Segmentation(digits, separators, full_mask)
+
+
+def _found(
+    b: _Blob,
+    piece: np.ndarray,
+    soft: np.ndarray,
+    typical: float,
+    line: int,
+    origin: tuple[int, int],
+    scale: float,
+) -> FoundDigit:
+    """A mark at work scale → a FoundDigit (box in the input image's coordinates), with the
+    digits it holds if it is touching digits (each of which may be touching digits again)."""
+    ox, oy = origin
+    box = [round(v, 1) for v in (ox + b.x0 / scale, oy + b.y0 / scale, b.w / scale, b.h / scale)]
+    parts = [_found(*part, typical, line, origin, scale) for part in _touching_cut(b, piece, soft, typical)]
+    return FoundDigit(prepare_digit(piece, soft if USE_SOFT else None), box, line, parts)
 
 
 def _mask_in_input(

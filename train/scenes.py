@@ -96,9 +96,11 @@ def layout(
     underline: bool = True,
     box: bool = True,
     sources: list[tuple[str, Any]] | None = None,
+    spacing: tuple[float, float] = (0.12, 0.3),
 ) -> tuple[np.ndarray, str]:
     """Ink alpha (H, W) float32 with numbers written in lines, and the true text. `sources`, if
-    given, receives each placed digit (GlyphBank.pick), in reading order."""
+    given, receives each placed digit (GlyphBank.pick), in reading order. `spacing`: the gap
+    between the digits of a number, as a fraction of their height (negative: they touch)."""
     w, h = size
     ink = np.zeros((h, w), np.float32)
     texts = []
@@ -125,7 +127,7 @@ def layout(
                 placed.append(label)
                 if sources is not None:
                     sources.append(source)
-                x += gw + int(dh * rng.uniform(0.12, 0.3))
+                x += gw + int(dh * rng.uniform(*spacing))
             if not placed:
                 break
             numbers.append("".join(map(str, placed)))

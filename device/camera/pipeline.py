@@ -51,10 +51,9 @@ class FrameAnalyzer:
         if not seg.digits:
             status = NO_DIGITS if seg.note in ("", "no digits found") else seg.note
             return FrameResult(index, seg, None, status, (time.perf_counter() - t0) * 1000.0)
-        images = np.stack([d.image for d in seg.digits])
-        digits = self.recognizer.classify(images, [d.box for d in seg.digits])
+        digits, separators = self.recognizer.read_segmentation(seg)
         ms = (time.perf_counter() - t0) * 1000.0
-        reading = Reading(digits, ms, separators=seg.separators)
+        reading = Reading(digits, ms, separators=separators)
         status = "ok" if reading.sure else "unsure"
         return FrameResult(index, seg, reading, status, ms, self.recognizer.reject_threshold)
 
