@@ -10,7 +10,7 @@ One code path for photos, scans and camera frames:
 4. connected components: specks dropped, long straight lines (underlines, box borders) erased
    (the line only: not the base of a wide 2, not the digit touching it), fragments of one digit
    merged (the hat of a 5, a broken stroke), and a mark that may be digits touching each other
-   offered cut as well (the recognizer keeps the cut only if it reads better);
+   offered cut as well (the recognizer keeps the cut only if the whole reads as no digit);
 5. digits grouped into lines (top to bottom), ordered left to right, gaps turned into separators;
 6. each digit's grey ink (or, for hairline strokes, its mask rebuilt at a canonical size with an
    MNIST-like stroke width) prepared by `mnist_prep.fit_to_mnist` (the one MNIST recipe).
@@ -567,7 +567,7 @@ def _touching_cut(
     of two digits reads as neither. Two touching digits meet in a one-stroke neck with a
     full-height digit on each side. Many single digits have such a column too (the bar of an
     open 4, the base of a U-shaped 0), so this only proposes the cut: the recognizer keeps it
-    when both sides read clearly and more surely than the whole."""
+    when the whole reads as no digit and both sides read clearly."""
     h, w = piece.shape
     if w < SPLIT_ASPECT * h or h < MIN_HEIGHT * typical or w < 8:
         return []
