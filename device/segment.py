@@ -307,7 +307,8 @@ def _typical_height(stats: np.ndarray, min_px: float, shape: tuple[int, int]) ->
     w, h, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
     inside = (x > 0) & (y > 0) & (x + w < img_w) & (y + h < img_h)
     ok = inside & (h >= min_px) & (h < 0.95 * img_h) & (area >= 0.05 * h * np.maximum(w, h * 0.15))
-    ok &= (w <= 1.2 * h) if (ok & (w <= 1.2 * h)).any() else (w <= 2.5 * h)
+    narrow = w <= 1.2 * h
+    ok &= narrow if (ok & narrow).any() else (w <= 2.5 * h)
     # A box drawn around a number is no writing: thin digits weigh little, so a box (a big,
     # long outline) could outweigh them and make the writing look as tall as the box, which is
     # then kept whole as a "digit" with the marks inside. A box holds other marks inside it.
@@ -582,10 +583,10 @@ def _touching_cut(
         return []
     parts = []
     for x0, x1 in ((0, c), (c, w)):
-        rows, cs = np.flatnonzero(ink[:, x0:x1].any(axis=1)), np.flatnonzero(ink[:, x0:x1].any(axis=0))
-        if rows.size == 0 or rows[-1] + 1 - rows[0] < SPLIT_HALF_HEIGHT * h:
+        cx, r0, cw, ch = cv2.boundingRect(piece[:, x0:x1])  # the side's ink; (0, 0, 0, 0) if none
+        if ch < SPLIT_HALF_HEIGHT * h:
             return []
-        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, x0 + int(cs[0]), x0 + int(cs[-1]) + 1
+        r1, c0, c1 = r0 + ch, x0 + cx, x0 + cx + cw
         sub = piece[r0:r1, c0:c1]
         part = _Blob(b.x0 + c0, b.y0 + r0, b.x0 + c1, b.y0 + r1, int(np.count_nonzero(sub)), b.ids)
         parts.append((part, sub, soft[r0:r1, c0:c1]))
