@@ -62,11 +62,18 @@ def _mnist(split: str) -> tuple[np.ndarray, np.ndarray]:
     return x[-10000:], y[-10000:]
 
 
-def _read_directly(recognizer, scenes: list) -> int:
-    """How many of the scenes' digits the model reads right and surely without the camera."""
-    images = np.concatenate([scene.read_directly() for scene in scenes])
-    truth = [int(c) for scene in scenes for c in scene.digits]
-    return sum(r.digit == t for r, t in zip(recognizer.classify(images), truth, strict=True))
+def _read_directly(recognizer, scenes: list) -> list[list]:
+    """Each scene's digits as the model reads them without the camera (DigitReadings)."""
+    readings = recognizer.classify(np.concatenate([scene.read_directly() for scene in scenes]))
+    out, at = [], 0
+    for scene in scenes:
+        out.append(readings[at : at + len(scene.digits)])
+        at += len(scene.digits)
+    return out
+
+
+def _said(reading) -> str:
+    return f"{reading.top3[0][0]}:{reading.confidence:.2f}" + ("" if reading.digit is not None else "?")
 
 
 def main() -> int:
@@ -162,7 +169,12 @@ def main() -> int:
                     if stable is not None and stable.result.reading is not None:
                         reports.setdefault(scene_no, []).append(stable)
             digits = correct = numbers = numbers_ok = once = 0
-            direct = _read_directly(recognizer, [scene for scene, _ in scenes])
+            directly = _read_directly(recognizer, [scene for scene, _ in scenes])
+            direct = sum(
+                r.digit == int(t)
+                for scene, readings in zip(scenes, directly, strict=True)
+                for r, t in zip(readings, scene[0].digits, strict=True)
+            )
             for i, (scene, _) in enumerate(scenes):
                 stables = reports.get(i, [])
                 said = [s.text for s in stables]
@@ -174,8 +186,11 @@ def main() -> int:
                         " ".join(f"{d.top3[0][0]}:{d.confidence:.2f}" for d in s.result.reading.digits)
                         for s in stables
                     ]
+                    # ... and without the camera: a miss the camera path made, or the model's own.
+                    plain = " ".join(_said(r) for r in directly[i])
                     print(
-                        f"{kind} scene {i}: truth {scene.text!r}, reported {said!r} ({votes})",
+                        f"{kind} scene {i}: truth {scene.text!r}, reported {said!r} ({votes}), "
+                        f"read directly {plain!r}",
                         file=sys.stderr,
                     )
                 digits += len(scene.digits)
