@@ -148,6 +148,8 @@ def test_cli_corrupt_data(tmp_path, small, capsys):
         ["--camera-digits", "-5"],
         ["--pen-repeat", "0"],
         ["--pen-val-writers", "-1"],
+        ["--elastic", "-1"],
+        ["--elastic", "wobbly"],
     ],
 )
 def test_cli_bad_arguments(bad, capsys):

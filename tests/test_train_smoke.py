@@ -169,3 +169,23 @@ def test_evaluate_command_writes_report(smoke_run, mnist_dir, tmp_path, capsys):
     assert metrics["metrics"]["accuracy"] == out["accuracy"]
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "data:image/png;base64," in html and "precision" in html
+
+
+@pytest.mark.slow
+def test_export_keeps_how_the_model_was_trained(smoke_run, mnist_dir, tmp_path):
+    """Re-exporting a run (after an interrupted export, say) writes a card that still says how
+    the model was trained: the command and the augmentation, not the defaults."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(smoke_run, run)
+    card_path = run / "smoke.json"
+    card = json.loads(card_path.read_text())
+    card["training"]["config"]["augment"]["elastic_px"] = 2.5
+    card_path.write_text(json.dumps(card))
+    assert cli.main(["export", str(run / "smoke.keras"), "--data", str(mnist_dir), "--version", "0.0.2"]) == 0
+    new = json.loads(card_path.read_text())
+    assert new["version"] == "0.0.2"
+    assert new["training"]["config"]["augment"]["elastic_px"] == 2.5
+    assert new["training"]["config"]["limit"] == 4000
+    assert new["training"]["command"] == card["training"]["command"]

@@ -61,6 +61,16 @@ def _smoothing(v: str) -> float:
     return x
 
 
+def _pixels(v: str) -> float:
+    try:
+        x = float(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {v!r}") from None
+    if not 0.0 <= x <= 8.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 8] pixels: {v}")
+    return x
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="digitkiosk-train",
@@ -122,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_smoothing,
         default=0.0,
         help="spread this much of each target over all classes, e.g. 0.1 (default: 0)",
+    )
+    f.add_argument(
+        "--elastic",
+        type=_pixels,
+        default=0.0,
+        help="also bend each training digit by a smooth random elastic distortion of up to this "
+        "many pixels, e.g. 3 (default: 0, none)",
     )
     f.add_argument("--name", default="digitnet", help="model name (file names and card)")
     f.add_argument("--version", default=None, help="model version for the card (default: date-based)")

@@ -24,7 +24,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _fit(args: argparse.Namespace, argv: list[str]) -> int:
-    from .fit import TrainConfig, train  # imports TensorFlow: only for the commands that train
+    from .augment import AugmentConfig  # imports TensorFlow: only for the commands that train
+    from .fit import TrainConfig, train
 
     data = load_mnist(args.data)
     cfg = TrainConfig(
@@ -41,6 +42,7 @@ def _fit(args: argparse.Namespace, argv: list[str]) -> int:
         head=args.head,
         widths=args.widths or DEFAULT_WIDTHS,
         label_smoothing=args.label_smoothing,
+        augment=AugmentConfig(elastic_px=args.elastic),
         patience=args.patience,
         verbose=2 if args.quiet else "auto",
     )
@@ -72,6 +74,7 @@ def _export(args: argparse.Namespace) -> int:
     Training facts (command, wall time, history) come from the run's existing card if present."""
     import keras
 
+    from .augment import AugmentConfig
     from .card import TrainingInfo, finish
     from .errors import DataError
     from .fit import TrainConfig, split_data
@@ -89,7 +92,9 @@ def _export(args: argparse.Namespace) -> int:
     )
     cfg = TrainConfig(name=name)
     for key, value in training.get("config", {}).items():
-        if hasattr(cfg, key) and key != "augment":
+        if key == "augment":
+            cfg.augment = AugmentConfig(**value)  # so the new card records how it was trained
+        elif hasattr(cfg, key):
             setattr(cfg, key, value)
     data = load_mnist(args.data)
     x_tr, _, x_val, y_val = split_data(data, cfg)
