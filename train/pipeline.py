@@ -93,7 +93,9 @@ def _export(args: argparse.Namespace) -> int:
     cfg = TrainConfig(name=name)
     for key, value in training.get("config", {}).items():
         if key == "augment":
-            cfg.augment = AugmentConfig(**value)  # so the new card records how it was trained
+            # So the new card records how the model was trained, not the defaults.
+            known = AugmentConfig.__dataclass_fields__
+            cfg.augment = AugmentConfig(**{k: v for k, v in value.items() if k in known})
         elif hasattr(cfg, key):
             setattr(cfg, key, value)
     data = load_mnist(args.data)
