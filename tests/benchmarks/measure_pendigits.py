@@ -36,18 +36,21 @@ def main() -> None:
     outs = [json.loads(line) for line in proc.stdout.splitlines()]
     correct = collections.Counter()
     total = collections.Counter()
+    missed_by_writer = collections.Counter()  # a few unusual hands make most of the misses
     unsure = split = 0
     latencies = []
     for o in outs:
         label = rows[o["id"]]["label"]
         total[label] += 1
         if "error" in o:
+            missed_by_writer[rows[o["id"]]["writer"]] += 1
             continue
         latencies.append(o["latency_ms"])
         answer = o.get("digit", o.get("text"))
         unsure += answer == "?"
         split += "text" in o
         correct[label] += answer == str(label)
+        missed_by_writer[rows[o["id"]]["writer"]] += answer != str(label)
 
     from digitkiosk.device.loader import load_model
     from digitkiosk.device.recognizer import Recognizer
@@ -69,6 +72,7 @@ def main() -> None:
                     "accuracy": round(sum(correct.values()) / len(rows), 4),
                     "per_class": {str(c): round(correct[c] / total[c], 4) for c in sorted(total)},
                     "answered_unsure": unsure,
+                    "misses_by_writer": dict(missed_by_writer.most_common()),
                     "split_into_several_digits": split,
                     "latency_ms_p50": round(float(np.percentile(latencies, 50)), 3),
                 },
