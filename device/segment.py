@@ -579,7 +579,7 @@ def _touching_cut(
     c = int(middle[np.lexsort((np.abs(middle - (w - 1) / 2), cols[middle]))[0]])
     column = ink[:, c].astype(np.int8)
     runs = np.count_nonzero(np.diff(column) == 1) + column[0]
-    if runs != 1 or cols[c] > SPLIT_NECK * _stroke_width(ink.astype(np.uint8)):
+    if runs != 1 or cols[c] > SPLIT_NECK * _stroke_width(piece):
         return []
     parts = []
     for x0, x1 in ((0, c), (c, w)):

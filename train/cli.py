@@ -51,21 +51,22 @@ def _widths(v: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _smoothing(v: str) -> float:
+def _number(v: str) -> float:
     try:
-        x = float(v)
+        return float(v)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {v!r}") from None
+
+
+def _smoothing(v: str) -> float:
+    x = _number(v)
     if not 0.0 <= x < 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1): {v}")
     return x
 
 
 def _pixels(v: str) -> float:
-    try:
-        x = float(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {v!r}") from None
+    x = _number(v)
     if not 0.0 <= x <= 8.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 8] pixels: {v}")
     return x

@@ -182,10 +182,7 @@ def main() -> int:
                 text = said[0] if said else ""
                 if args.show_errors and said != [scene.text]:
                     # Each digit's voted best class and confidence, to tell a wrong class from a "?".
-                    votes = [
-                        " ".join(f"{d.top3[0][0]}:{d.confidence:.2f}" for d in s.result.reading.digits)
-                        for s in stables
-                    ]
+                    votes = [" ".join(_said(d) for d in s.result.reading.digits) for s in stables]
                     # ... and without the camera: a miss the camera path made, or the model's own.
                     plain = " ".join(_said(r) for r in directly[i])
                     print(

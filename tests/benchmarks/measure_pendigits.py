@@ -40,17 +40,17 @@ def main() -> None:
     unsure = split = 0
     latencies = []
     for o in outs:
-        label = rows[o["id"]]["label"]
+        label, writer = rows[o["id"]]["label"], rows[o["id"]]["writer"]
         total[label] += 1
         if "error" in o:
-            missed_by_writer[rows[o["id"]]["writer"]] += 1
+            missed_by_writer[writer] += 1
             continue
         latencies.append(o["latency_ms"])
         answer = o.get("digit", o.get("text"))
         unsure += answer == "?"
         split += "text" in o
         correct[label] += answer == str(label)
-        missed_by_writer[rows[o["id"]]["writer"]] += answer != str(label)
+        missed_by_writer[writer] += answer != str(label)
 
     from digitkiosk.device.loader import load_model
     from digitkiosk.device.recognizer import Recognizer
