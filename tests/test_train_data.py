@@ -147,7 +147,7 @@ def test_cli_corrupt_data(tmp_path, small, capsys):
         ["--label-smoothing", "1.5"],
         ["--camera-digits", "-5"],
         ["--pen-repeat", "0"],
-        ["--pen-val-writers", "-1"],
+        ["--pen", "x.jsonl:0"],
         ["--elastic", "-1"],
         ["--elastic", "wobbly"],
     ],

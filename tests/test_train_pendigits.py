@@ -19,6 +19,6 @@ def test_held_out_writers_validate_and_none_held_out_trains_on_every_writer(mnis
     x_tr, _y_tr, x_val, y_val = split_data(data, cfg)
     held = len(x_val) - 100  # pen digits of the 3 held-out writers
     assert 0 < held < n_pen and len(x_tr) - 900 == 3 * (n_pen - held) and len(y_val) == len(x_val)
-    all_x, _all_y, all_val, _ = split_data(data, replace(cfg, pendigits_val_writers=0))
+    all_x, _all_y, all_val, _ = split_data(data, replace(cfg, hold_out=False))
     assert len(all_val) == 100  # MNIST only
     assert len(all_x) - 900 == 3 * n_pen

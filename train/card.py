@@ -36,6 +36,9 @@ class TrainingInfo:
     data_source: str
     data_checksums: dict
     version: str
+    calibration: dict | None = None
+    # {source: (x_val, y_val, card entry)}: the held-out writers / images of each source
+    validation_parts: dict | None = None
 
 
 def tensor_spec(details: dict) -> dict:
@@ -70,6 +73,7 @@ def finish(
     m_int8 = compute_metrics(data.y_test, probs_int8)
     m_float = compute_metrics(data.y_test, probs_float)
     reject = choose_reject_threshold(y_val, predict_u8(int8, x_val))
+    validation = _validation_figures(int8, info.validation_parts or {}, reject["threshold"])
     log.info("int8 test accuracy %.4f, float %.4f", m_int8["accuracy"], m_float["accuracy"])
     card = {
         "format": CARD_FORMAT,
@@ -85,6 +89,7 @@ def finish(
         "preprocessing": PREP_ID,
         "reject_threshold": reject["threshold"],
         "reject_threshold_detail": reject,
+        "calibration": info.calibration,
         "architecture": {
             "keras_name": model.name,
             "parameters": int(model.count_params()),
@@ -96,6 +101,9 @@ def finish(
             "int8": m_int8,
             "float": m_float,
             "int8_drop_points": round(100 * (m_float["accuracy"] - m_int8["accuracy"]), 4),
+            # Held-out writers and images of the training sources: what recipes, seeds, the
+            # temperature and the threshold were chosen on. The test figures above were not.
+            "validation": validation,
         },
         "float_reference": {
             "file": float_path.name,
@@ -115,6 +123,7 @@ def finish(
             "mnist": info.data_source,
             "sha256": info.data_checksums,
             "pendigits": info.config.get("pendigits"),
+            "sources": [entry for _, _, entry in (info.validation_parts or {}).values()],
         },
     }
     card_path = atomic_write_text(out / f"{name}.json", json.dumps(card, indent=1))
@@ -140,6 +149,25 @@ def finish(
         out / f"{name}.report",
     )
     return card_path
+
+
+def _validation_figures(runner, parts: dict, threshold: float) -> dict:
+    """Per source: int8 accuracy on its held-out digits, and how many are answered at the card's
+    reject threshold with what accuracy."""
+    out = {}
+    for name, (x, y, _) in parts.items():
+        if not len(y):
+            continue
+        probs = predict_u8(runner, x)
+        correct = probs.argmax(axis=1) == y
+        answered = probs.max(axis=1) >= threshold
+        out[name] = {
+            "digits": len(y),
+            "accuracy": round(float(correct.mean()), 4),
+            "answered": round(float(answered.mean()), 4),
+            "answered_accuracy": round(float(correct[answered].mean()), 4) if answered.any() else None,
+        }
+    return out
 
 
 def _cpus() -> int:

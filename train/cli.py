@@ -58,6 +58,18 @@ def _number(v: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {v!r}") from None
 
 
+def _source(v: str) -> str:
+    """FILE or FILE:REPEAT (REPEAT ≥ 1): checked here so a typo fails before TensorFlow loads."""
+    from .errors import DataError
+    from .sources import parse_source
+
+    try:
+        parse_source(v, 1)
+    except DataError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return v
+
+
 def _smoothing(v: str) -> float:
     x = _number(v)
     if not 0.0 <= x < 1.0:
@@ -93,10 +105,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often each pen digit is shown per epoch (default: 2)",
     )
     f.add_argument(
-        "--pen-val-writers",
-        type=_non_negative,
-        default=3,
-        help="pen writers held out for validation (default: 3; 0 trains on all of them)",
+        "--pen",
+        action="append",
+        type=_source,
+        default=[],
+        metavar="FILE[:REPEAT]",
+        help="another real pen-digit file (JSON lines, e.g. ../shared/data/unipen/train.jsonl or "
+        "collected samples) with its weight; repeatable",
+    )
+    f.add_argument(
+        "--scans",
+        action="append",
+        type=_source,
+        default=[],
+        metavar="DIR[:REPEAT]",
+        help="scans with a box per digit (COCO train.json + train/, e.g. ../shared/data/orand_car_a): "
+        "each digit cut out and prepared as `predict --single` does; repeatable",
+    )
+    f.add_argument(
+        "--no-hold-out",
+        dest="hold_out",
+        action="store_false",
+        help="train on every writer and image too, instead of holding out the fixed validation "
+        "writers and images (train/splits.py); validation is then MNIST only",
+    )
+    f.add_argument(
+        "--no-calibrate",
+        dest="calibrate",
+        action="store_false",
+        help="do not fit a softmax temperature on the validation digits",
     )
     f.add_argument(
         "--camera-digits",

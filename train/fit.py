@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +27,11 @@ class TrainConfig:
     limit: int | None = None  # use only the first N MNIST training images (quick runs)
     validation: int = 5000  # MNIST training images held out for validation
     pendigits: str | None = None  # train.jsonl of real pen digits to train on as well
-    pendigits_val_writers: int = 3  # pen writers held out for validation
-    pendigits_repeat: int = 2  # how often each pen digit appears per epoch
+    pendigits_repeat: int = 2  # how often each pen digit appears per epoch (default pen weight)
+    pen: list[str] = field(default_factory=list)  # more pen files, "PATH" or "PATH:REPEAT"
+    scans: list[str] = field(default_factory=list)  # boxed scan folders (COCO), "DIR" or "DIR:REPEAT"
+    hold_out: bool = True  # hold out the fixed validation writers / images (splits.py)
+    calibrate: bool = True  # fit a softmax temperature on the validation digits before export
     camera_digits: int = 0  # digits photographed on synthetic pages to train on too (camera_digits.py)
     patience: int = 12
     dropout: float = 0.3
@@ -42,6 +45,7 @@ class TrainConfig:
         d = asdict(self)
         d["augment"] = self.augment.to_json()
         d["widths"] = list(self.widths)
+        d["pen"], d["scans"] = list(self.pen), list(self.scans)
         return d
 
 
@@ -55,6 +59,28 @@ class TrainResult:
     x_val: np.ndarray
     y_val: np.ndarray
     x_repr: np.ndarray  # representative images for int8 calibration (training set, unaugmented)
+    calibration: dict | None = None  # the softmax temperature folded in (calibrate.py)
+
+
+def load_sources(cfg: TrainConfig) -> list:
+    """The configured pen and scan sources, each split by writer / image (sources.py)."""
+    from .sources import load_pen, load_scans, parse_source
+
+    pens = ([cfg.pendigits] if cfg.pendigits else []) + list(cfg.pen)
+    out = [load_pen(*parse_source(p, cfg.pendigits_repeat), hold_out=cfg.hold_out) for p in pens]
+    out += [load_scans(*parse_source(d, 1), hold_out=cfg.hold_out) for d in cfg.scans]
+    return out
+
+
+def validation_parts(data: Mnist, cfg: TrainConfig) -> dict[str, tuple[np.ndarray, np.ndarray, dict]]:
+    """The validation digits by source (MNIST's held-out images, each source's held-out writers or
+    images) → {name: (x, y, the source's card entry)}, for the card's per-source figures."""
+    mnist_only = replace(cfg, pen=[], scans=[], pendigits=None, camera_digits=0)
+    _, _, x_val, y_val = split_data(data, mnist_only)
+    parts = {"mnist": (x_val, y_val, {"name": "mnist", "kind": "mnist", "validation_digits": len(y_val)})}
+    for src in load_sources(cfg):
+        parts[src.name] = (src.x_val, src.y_val, src.card_entry())
+    return parts
 
 
 def split_data(data: Mnist, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -69,23 +95,12 @@ def split_data(data: Mnist, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, n
     x_tr, y_tr, x_val, y_val = x[tr], y[tr], x[val], y[val]
     mnist_tr = (x_tr, y_tr)
     pen_train: list[dict] = []
-    if cfg.pendigits:
-        from .pendigits import load_jsonl, render
-
-        records = load_jsonl(cfg.pendigits)
-        px, py, writers = render(records)
-        names = sorted(set(writers))
-        held = set(rng.choice(names, size=min(cfg.pendigits_val_writers, len(names) - 1), replace=False))
-        is_val = np.isin(writers, list(held))
-        log.info(
-            "pen digits: %d train, %d validation (writers %s)", (~is_val).sum(), is_val.sum(), sorted(held)
-        )
-        pen_train = [r for r, v in zip(records, is_val, strict=True) if not v]
-        reps = max(1, cfg.pendigits_repeat)
-        x_tr = np.concatenate([x_tr, *[px[~is_val]] * reps])
-        y_tr = np.concatenate([y_tr, *[py[~is_val]] * reps])
-        x_val = np.concatenate([x_val, px[is_val]])
-        y_val = np.concatenate([y_val, py[is_val]])
+    for src in load_sources(cfg):
+        pen_train += src.records
+        x_tr = np.concatenate([x_tr, *[src.x_train] * src.repeat])
+        y_tr = np.concatenate([y_tr, *[src.y_train] * src.repeat])
+        x_val = np.concatenate([x_val, src.x_val])
+        y_val = np.concatenate([y_val, src.y_val])
     if cfg.camera_digits:
         from .camera_digits import camera_digits
 
@@ -157,6 +172,14 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
         train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks, verbose=cfg.verbose
     )
     wall = time.perf_counter() - t0
+    calibration = None
+    if cfg.calibrate:
+        from .calibrate import calibrate
+
+        # EarlyStopping restored the best epoch's weights; fold the temperature into them.
+        calibration = calibrate(model, to_float(x_val), y_val)
+        log.info("calibration: %s", calibration)
+        model.save(best_path)
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items() if k != "learning_rate"}
     best_epoch = int(np.argmax(history["val_accuracy"])) + 1
     (out / f"{cfg.name}.history.json").write_text(json.dumps(history, indent=1))
@@ -171,4 +194,5 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
         x_val=x_val,
         y_val=y_val,
         x_repr=x_tr[repr_idx],
+        calibration=calibration,
     )

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
 def _fit(args: argparse.Namespace, argv: list[str]) -> int:
     from .augment import AugmentConfig  # imports TensorFlow: only for the commands that train
-    from .fit import TrainConfig, train
+    from .fit import TrainConfig, train, validation_parts
 
     data = load_mnist(args.data)
     cfg = TrainConfig(
@@ -37,7 +37,10 @@ def _fit(args: argparse.Namespace, argv: list[str]) -> int:
         limit=args.limit,
         pendigits=args.pendigits,
         pendigits_repeat=args.pen_repeat,
-        pendigits_val_writers=args.pen_val_writers,
+        pen=args.pen,
+        scans=args.scans,
+        hold_out=args.hold_out,
+        calibrate=args.calibrate,
         camera_digits=args.camera_digits,
         head=args.head,
         widths=args.widths or DEFAULT_WIDTHS,
@@ -63,6 +66,8 @@ def _fit(args: argparse.Namespace, argv: list[str]) -> int:
         data_source=data.source,
         data_checksums=data.checksums,
         version=args.version or dt.datetime.now(dt.timezone.utc).strftime("%Y.%m.%d.%H%M"),
+        calibration=result.calibration,
+        validation_parts=validation_parts(data, cfg),
     )
     card_path = finish(model, data, result.x_repr, result.x_val, result.y_val, info, out, cfg.name)
     print(json.dumps({"card": str(card_path), **_headline(card_path)}))
