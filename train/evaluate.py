@@ -20,8 +20,10 @@ from .errors import DataError
 
 log = logging.getLogger(__name__)
 
-# The reject threshold keeps the accepted answers at least this accurate on validation data.
-TARGET_ACCEPTED_ERROR = 0.002
+# The reject threshold keeps the accepted answers at least this accurate on validation data (held-out
+# writers and scans as well as MNIST images): one wrong answer in 200 answered. With the calibrated
+# model (calibrate.py) 1 in 500 cost 2.2% of the validation digits as "?", 1 in 200 costs 1.3%.
+TARGET_ACCEPTED_ERROR = 0.005
 THRESHOLD_BOUNDS = (0.4, 0.9)
 
 

@@ -82,7 +82,7 @@ def _export(args: argparse.Namespace) -> int:
     from .augment import AugmentConfig
     from .card import TrainingInfo, finish
     from .errors import DataError
-    from .fit import TrainConfig, split_data
+    from .fit import TrainConfig, split_data, validation_parts
 
     keras_path = Path(args.keras_model)
     if not keras_path.is_file():
@@ -119,6 +119,9 @@ def _export(args: argparse.Namespace) -> int:
         data_source=data.source,
         data_checksums=data.checksums,
         version=args.version or dt.datetime.now(dt.timezone.utc).strftime("%Y.%m.%d.%H%M"),
+        # The saved model already has its temperature folded in: carried over, not fitted again.
+        calibration=json.loads(old.read_text()).get("calibration") if old.is_file() else None,
+        validation_parts=validation_parts(data, cfg),
     )
     card_path = finish(keras.models.load_model(keras_path), data, x_repr, x_val, y_val, info, out, name)
     print(json.dumps({"card": str(card_path), **_headline(card_path)}))
