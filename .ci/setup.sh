@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh machine. `device`: venv with the [device] extra. `dev`: also system packages for
 # the tests (Xvfb, xdotool, OpenSSH server, ImageMagick, sudo for the deploy account's rule), every
-# extra, and a second venv with tflite-runtime 2.14 + numpy<2 (what old 32-bit boards run) for the compatibility tests.
+# extra, and a second venv with tflite-runtime 2.14 + numpy<2 (what old 32-bit boards run) for the
+# compatibility tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-dev}

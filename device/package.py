@@ -143,7 +143,11 @@ class ModelPackage:
         model_path = card.model_file
         if not model_path.is_file():
             raise ModelMissingError(f"model file not found: {model_path}")
-        size = model_path.stat().st_size
+        try:
+            size = model_path.stat().st_size
+            model_bytes = model_path.read_bytes() if size <= MAX_MODEL_BYTES else b""
+        except OSError as e:
+            raise ModelMissingError(f"cannot read model file {model_path}: {e.strerror or e}") from None
         if size > MAX_MODEL_BYTES:
             raise NotATFLiteModelError(f"not a digit model: {model_path} is {size} bytes")
         if size != card.size:
@@ -151,7 +155,6 @@ class ModelPackage:
                 f"size mismatch: {model_path} is {size} bytes, its card says {card.size} "
                 "(incomplete transfer?)"
             )
-        model_bytes = model_path.read_bytes()
         digest = sha256_bytes(model_bytes)
         if len(model_bytes) != card.size or digest != card.sha256:
             raise ChecksumMismatchError(

@@ -237,15 +237,15 @@ class ModelStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """One store operation at a time (two pushes racing to the same kiosk)."""
-        if not self.root.exists():
-            self.root.mkdir(parents=True, mode=0o755)
-        self._check_layout()
-        if not self.versions_dir.exists():
-            self.versions_dir.mkdir(mode=0o755)
         try:
+            if not self.root.exists():
+                self.root.mkdir(parents=True, mode=0o755)
+            self._check_layout()
+            if not self.versions_dir.exists():
+                self.versions_dir.mkdir(mode=0o755)
             fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         except OSError as e:
-            raise StoreError(f"cannot lock the model store {self.root}: {e.strerror or e}") from None
+            raise StoreError(f"cannot use the model store {self.root}: {e.strerror or e}") from None
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise StoreError(f"refusing the model store {self.root}: .lock is not a regular file")
@@ -278,6 +278,10 @@ class ModelStore:
         except DigitkioskError as e:
             self.state.record_error(action, str(e), self.active_version)
             raise
+        except OSError as e:  # a full disk, a read-only store: one line, not a traceback
+            message = f"{action} failed in {self.root}: {e.strerror or e}"
+            self.state.record_error(action, message, self.active_version)
+            raise StoreError(message) from None
 
     def _install(self, model: Path, allow_downgrade: bool) -> InstallResult:
         package = ModelPackage.read(model)  # read once: these bytes are checked, copied and run

@@ -359,3 +359,17 @@ def test_installing_a_damaged_version_again_repairs_it(make_model, store, capsys
     assert ModelPackage.read(store.versions_dir / "2030.1.1" / "digitnet.json").sha256
     assert store.status()["healthy"]
     assert not [p for p in store.versions_dir.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    "command", [["kiosk", "--windowed"], ["camera", "--headless", "--source", "none.mp4"]]
+)
+def test_kiosk_and_camera_refuse_an_unsigned_model_before_anything_opens(
+    command, make_model, trust, capsys, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("DISPLAY", ":31999")  # never reached: the model is refused first
+    monkeypatch.chdir(tmp_path)
+    unsigned = make_model("2030.1.1", key=None)
+    assert digitkiosk([*command, "--model", str(unsigned), "--trust-dir", str(trust)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "model is not signed" in err
