@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -141,13 +143,7 @@ class ModelPackage:
         if sig_path.exists() or sig_path.is_symlink():
             signature = _read_bounded(sig_path, MAX_SIG_BYTES, "signature file")
         model_path = card.model_file
-        if not model_path.is_file():
-            raise ModelMissingError(f"model file not found: {model_path}")
-        try:
-            size = model_path.stat().st_size
-            model_bytes = model_path.read_bytes() if size <= MAX_MODEL_BYTES else b""
-        except OSError as e:
-            raise ModelMissingError(f"cannot read model file {model_path}: {e.strerror or e}") from None
+        model_bytes, size = _read_file(model_path, MAX_MODEL_BYTES, "model file")
         if size > MAX_MODEL_BYTES:
             raise NotATFLiteModelError(f"not a digit model: {model_path} is {size} bytes")
         if size != card.size:
@@ -186,15 +182,30 @@ class ModelPackage:
         return trust
 
 
-def _read_bounded(path: Path, limit: int, what: str) -> bytes:
-    if not path.is_file():
-        raise ModelMissingError(f"{what} not found: {path}")
+def _read_file(path: Path, limit: int, what: str) -> tuple[bytes, int]:
+    """A regular file's bytes, never more than `limit` + 1 of them → (bytes, size on disk).
+    Opened without blocking and checked on the open descriptor, so a file swapped for a FIFO, a
+    device or a growing file between a look and the read cannot hang or exhaust the (root)
+    process that reads it."""
     try:
-        if path.stat().st_size > limit:
-            raise ModelCardError(f"{what} too large: {path}")
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise ModelMissingError(f"{what} not found: {path}") from None
     except OSError as e:
         raise ModelMissingError(f"cannot read {what} {path}: {e.strerror or e}") from None
-    if len(data) > limit:
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelMissingError(f"{what} not found: {path} is not a regular file")
+        try:
+            data = f.read(limit + 1) if st.st_size <= limit else b""
+        except OSError as e:
+            raise ModelMissingError(f"cannot read {what} {path}: {e.strerror or e}") from None
+    return data, max(st.st_size, len(data))
+
+
+def _read_bounded(path: Path, limit: int, what: str) -> bytes:
+    data, size = _read_file(path, limit, what)
+    if size > limit:
         raise ModelCardError(f"{what} too large: {path}")
     return data

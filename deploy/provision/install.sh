@@ -109,6 +109,10 @@ if [ -n "$DEPLOY_USER" ]; then
     visudo -cf "$tmp" >/dev/null || { rm -f "$tmp"; die "sudoers rule rejected by visudo"; }
     install -m 0440 "$tmp" /etc/sudoers.d/digitkiosk
     rm -f "$tmp"
+elif [ -f /etc/sudoers.d/digitkiosk ] && grep -q "digitkiosk model \*" /etc/sudoers.d/digitkiosk; then
+    # The rule of earlier versions let the deploy account pass any option as root: remove it.
+    say "removing the old sudoers rule (digitkiosk model *): rerun with --deploy-user to allow deploys"
+    rm -f /etc/sudoers.d/digitkiosk
 fi
 
 say "enabling the kiosk at boot"

@@ -373,3 +373,22 @@ def test_kiosk_and_camera_refuse_an_unsigned_model_before_anything_opens(
     assert digitkiosk([*command, "--model", str(unsigned), "--trust-dir", str(trust)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "model is not signed" in err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the store checks ownership when it runs as root")
+def test_store_others_can_write_is_refused_as_root(make_model, store, capsys):
+    assert model_cmd(store, "install", str(make_model("2030.1.1"))) == 0
+    store.root.chmod(0o777)
+    assert model_cmd(store, "install", str(make_model("2030.2.1"))) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "can be changed by users other than root" in err
+    assert store.active_version == "2030.1.1"
+
+
+def test_model_file_swapped_for_a_fifo_is_refused_without_hanging(make_model, store, capsys):
+    card = make_model("2030.1.1")
+    model = card.with_suffix(".tflite")
+    model.unlink()
+    os.mkfifo(model)
+    assert model_cmd(store, "install", str(card)) == 2
+    assert "not a regular file" in capsys.readouterr().err
