@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import shutil
@@ -172,9 +171,8 @@ class ModelStore:
 
     def _read_card_data(self, version: str) -> dict[str, Any]:
         try:
-            data = json.loads(self.card_path(version).read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
-        except (DigitkioskError, OSError, ValueError):
+            return self.package(version).card.data
+        except DigitkioskError:
             return {}
 
     def status(self, check: bool = True) -> dict[str, Any]:
