@@ -1,7 +1,7 @@
 """Which kiosks to talk to: `--to HOST[,HOST…]` or an Ansible-style YAML inventory.
 
     all:
-      vars: {digitkiosk_cmd: sudo -n digitkiosk}
+      vars: {digitkiosk_cmd: sudo -n /usr/local/sbin/digitkiosk-model}
       hosts:
         kiosk-01: {ansible_host: 10.0.0.11, ansible_user: pi}
       children:
@@ -12,8 +12,10 @@
 
 Variables apply from the outside in (all → parent group → child group → host), as in Ansible.
 Besides the ansible_* connection variables, hosts may set:
-  digitkiosk_cmd         the device command (default `digitkiosk`; e.g. `sudo -n digitkiosk`)
-  digitkiosk_store       --store passed to it; digitkiosk_trust_dir: --trust-dir
+  digitkiosk_cmd         the device command (default `digitkiosk`; on a provisioned kiosk
+                         `sudo -n /usr/local/sbin/digitkiosk-model`, the deploy account's wrapper)
+  digitkiosk_store       --store passed to it; digitkiosk_trust_dir: --trust-dir (not with the
+                         wrapper: it fixes both)
   digitkiosk_staging     where uploads land before install (default .cache/digitkiosk/staging,
                          relative to the login directory)
 """

@@ -3,7 +3,8 @@
 `keygen` writes an Ed25519 private key (PKCS#8 PEM, mode 0600, optionally encrypted with a
 passphrase from DIGITKIOSK_SIGNING_PASSPHRASE) and its public key (`<key>.pub`, PEM) — the file to
 copy into each kiosk's trust directory. `sign` writes `<card>.json.sig` over the card's exact bytes,
-after checking that the card pins the `.tflite` beside it (never sign a card that lies).
+after reading the model package as the device does (package.py: the card pins the `.tflite`
+beside it, is named after it, and its version is PEP 440): never sign a card that lies.
 Private key material is never printed or logged.
 """
 
@@ -15,9 +16,11 @@ import logging
 import os
 from pathlib import Path
 
-from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text, sha256_bytes
-from digitkiosk.device.modelcard import card_path_for, read_card
+from digitkiosk.device.errors import ChecksumMismatchError, DigitkioskError
+from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text
+from digitkiosk.device.package import ModelPackage
 from digitkiosk.device.signing import ALGORITHM, SIG_FORMAT, key_id_for, signature_path_for
+from digitkiosk.device.versioning import parse_version
 
 from .errors import DeployError
 
@@ -108,23 +111,24 @@ def key_id_of(private_key) -> str:
     return key_id_for(raw)
 
 
-def check_card_matches_model(card_path: Path) -> None:
-    """Refuse to sign (or push) a card whose `.tflite` does not match it."""
-    card = read_card(card_path)
-    model = card.model_file
-    if not model.is_file():
-        raise DeployError(f"model file not found: {model}")
-    data = model.read_bytes()
-    if len(data) != card.size or sha256_bytes(data) != card.sha256:
-        raise DeployError(f"{model} does not match its card {card_path} (size or sha256): rebuild the card")
+def read_package(model: Path) -> ModelPackage:
+    """The model package (card, signature, .tflite) as the device will read it: refuse to sign or
+    push a card that does not pin the `.tflite` beside it, or whose version is not PEP 440."""
+    try:
+        package = ModelPackage.read(model)
+        parse_version(package.card.version)
+    except ChecksumMismatchError as e:
+        raise DeployError(f"{e}: rebuild the card") from None
+    except DigitkioskError as e:
+        raise DeployError(str(e)) from None
+    return package
 
 
 def sign_model(model: Path, key_path: Path | None = None) -> tuple[Path, str]:
     """Sign MODEL's card → (signature path, key id)."""
-    card_path = card_path_for(model)
-    check_card_matches_model(card_path)
+    package = read_package(model)
+    card_path, card_bytes = package.card_path, package.card_bytes
     key = load_private_key(key_path)
-    card_bytes = card_path.read_bytes()
     key_id = key_id_of(key)
     doc = {
         "format": SIG_FORMAT,

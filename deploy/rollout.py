@@ -22,15 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from digitkiosk.device.fileutil import sha256_bytes
-from digitkiosk.device.modelcard import card_path_for, read_card
-from digitkiosk.device.signing import signature_path_for
-from digitkiosk.device.store import VERSION_RE
-
 from . import ssh
 from .errors import DeployError
 from .inventory import Host
-from .keys import check_card_matches_model
+from .keys import read_package
 
 log = logging.getLogger(__name__)
 
@@ -71,20 +66,14 @@ class ModelBundle:
 
 
 def load_bundle(model: str | Path, allow_unsigned: bool = False) -> ModelBundle:
-    card_path = card_path_for(model)
-    if not card_path.is_file():
-        raise DeployError(f"model card not found: {card_path}")
-    check_card_matches_model(card_path)
-    card = read_card(card_path)
-    if not VERSION_RE.match(card.version):
-        raise DeployError(f"model version {card.version!r} is not usable as a version name")
-    sig = signature_path_for(card_path)
-    if not sig.is_file():
-        if not allow_unsigned:
-            raise DeployError(f"{card_path} is not signed: run 'digitkiosk-deploy sign {model}' first")
-        sig = None
-    card_sha256 = sha256_bytes(card_path.read_bytes())
-    return ModelBundle(card_path, card.model_file, sig, card.name, card.version, card.sha256, card_sha256)
+    package = read_package(Path(model))
+    if package.signature is None and not allow_unsigned:
+        raise DeployError(f"{package.card_path} is not signed: run 'digitkiosk-deploy sign {model}' first")
+    card = package.card
+    sig = package.signature_path if package.signature is not None else None
+    return ModelBundle(
+        package.card_path, package.model_path, sig, card.name, card.version, card.sha256, package.card_sha256
+    )
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 Host keys are checked against known_hosts. A host with no key there is refused, unless the
 operator asked to accept new keys (`--accept-new-host-keys`, OpenSSH's `accept-new`): then its
-key is recorded and used from then on. A host whose key *changed* is refused always.
+key is recorded and used from then on. A host whose key differs from one pinned anywhere
+(`--known-hosts`, ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts, or the ssh config's
+UserKnownHostsFile / GlobalKnownHostsFile for the host) is refused always.
 
 Remote commands are built from argument lists with `shlex.join`, so host variables and paths
 never reach the remote shell unquoted.
@@ -11,6 +13,7 @@ never reach the remote shell unquoted.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
 import shlex
 import time
@@ -64,22 +67,62 @@ def _host_pattern(host: str, port: int | None) -> str:
     return host if port in (None, 22) else f"[{host}]:{port}"
 
 
+GLOBAL_KNOWN_HOSTS = Path("/etc/ssh/ssh_known_hosts")
+
+
+def pinned_key_files(options: SSHOptions, host: str, port: int) -> list[Path]:
+    """Every known_hosts file that may pin a key for `host`: --known-hosts, ~/.ssh/known_hosts,
+    /etc/ssh/ssh_known_hosts, and the UserKnownHostsFile / GlobalKnownHostsFile the ssh config
+    gives this host (whichever asyncssh itself was told to read)."""
+    from asyncssh.config import SSHClientConfig
+
+    files = [options.known_hosts_file(), Path("~/.ssh/known_hosts").expanduser(), GLOBAL_KNOWN_HOSTS]
+    config = options.config or Path("~/.ssh/config").expanduser()
+    if config.is_file():
+        try:
+            cfg = SSHClientConfig.load(
+                None, [str(config)], False, False, False, getpass.getuser(), "", host, port
+            )
+        except (OSError, ValueError, asyncssh.Error) as e:
+            raise HostError(f"ssh config {config}: {e}") from None
+        for option in ("UserKnownHostsFile", "GlobalKnownHostsFile"):
+            files += [Path(str(f)).expanduser() for f in cfg.get(option) or ()]
+    return list(dict.fromkeys(files))
+
+
 class _KioskClient(asyncssh.SSHClient):
-    """Only consulted for a host key not in known_hosts: accept it if asked to, and only if
-    known_hosts holds no key at all for the host (a changed key is an attack until shown not)."""
+    """Only consulted for a host key that the known_hosts asyncssh read does not hold: accept it
+    if asked to, and only if no known_hosts file anywhere pins another key for the host (a changed
+    key is an attack until shown not)."""
 
     def __init__(self, options: SSHOptions) -> None:
         self._options = options
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        pinned = False
+        for path in pinned_key_files(self._options, host, port):
+            if not path.is_file():
+                continue
+            try:
+                known = asyncssh.read_known_hosts(str(path)).match(host, addr, port)
+            except (OSError, ValueError) as e:
+                log.warning("cannot read %s (%s): refusing the host key of %s", path, e, host)
+                return False
+            if any(k.public_data == key.public_data for k in known[2]):
+                log.warning("host key for %s is revoked in %s: refusing it", host, path)
+                return False
+            if known[0] or known[1]:
+                if not any(k.public_data == key.public_data for k in known[0]):
+                    log.warning(
+                        "host key for %s changed (another key is pinned in %s): refusing it", host, path
+                    )
+                    return False
+                pinned = True
+        if pinned:
+            return True  # the very key pinned elsewhere (a file asyncssh was not pointed at)
         if not self._options.accept_new_host_keys:
             return False
         path = self._options.known_hosts_file()
-        if path.exists():
-            known = asyncssh.read_known_hosts(str(path)).match(host, addr, port)
-            if known[0] or known[1]:
-                log.warning("host key for %s changed: refusing it", host)
-                return False
         line = f"{_host_pattern(host, port)} {key.export_public_key('openssh').decode().strip()}\n"
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with open(path, "a", encoding="utf-8") as f:

@@ -1,16 +1,15 @@
-"""Loading a model safely: card → size and sha256 → TFLite identifier → interpreter from bytes
-(the verifying path) → tensor shapes, dtypes and quantization against the card → self-test on
-real digits shipped with the package. Any failure refuses the model with its own message, and a
-refused model is never handed to an interpreter again in this process.
+"""Loading a model safely: the package read and verified (`package.py`: card → size and sha256 →
+TFLite identifier → signature or pin under the trust policy) → interpreter from bytes (the
+verifying path) → tensor shapes, dtypes and quantization against the card → self-test on real
+digits shipped with the package. Any failure refuses the model with its own message, and a
+package refused by the interpreter checks is never handed to an interpreter again in this process.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,7 +18,6 @@ import numpy as np
 
 from .backends import get_backend
 from .errors import (
-    ChecksumMismatchError,
     DigitkioskError,
     ModelError,
     ModelMissingError,
@@ -27,28 +25,24 @@ from .errors import (
     NotATFLiteModelError,
     SelfTestFailedError,
 )
-from .fileutil import sha256_bytes
 from .mnist_prep import PREP_ID
-from .modelcard import ModelCard, card_path_for, read_card
+from .modelcard import ModelCard
+from .package import MAX_MODEL_BYTES, TFLITE_IDENTIFIER, ModelPackage, TrustPolicy
 from .runner import Runner
 
 log = logging.getLogger(__name__)
 
-MAX_MODEL_BYTES = 16 * 1024 * 1024
-TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8
 DEFAULT_MODEL_NAME = "digitnet.tflite"
 ENV_MODEL = "DIGITKIOSK_MODEL"
 ENV_THREADS = "DIGITKIOSK_THREADS"
 SELFTEST_MIN_ACCURACY = 0.9
 
-# Model package (card + model bytes) → why it was refused. Keyed on both: the same bytes with a
-# corrected (re-signed) card are a different package and get a fresh hearing.
-# Guarded by a lock: the kiosk reloads models from a watcher thread.
+# Package identity (card + signature + model bytes: everything verified) → why the interpreter
+# checks refused it. Trust refusals are not remembered: they depend on the trust directory, which
+# may gain a key, and they never reach an interpreter. Guarded by a lock: the kiosk reloads
+# models from a watcher thread.
 _refused: dict[str, str] = {}
 _refused_lock = threading.Lock()
-
-#: Optional extra check of a card and model bytes, e.g. a signature (see signing.py).
-Verifier = Callable[[ModelCard, bytes], None]
 
 
 def default_model_path() -> Path:
@@ -60,7 +54,8 @@ def default_model_path() -> Path:
 
 
 def read_model_bytes(path: str | Path) -> bytes:
-    """Read a .tflite file with size and identifier checks (no card involved)."""
+    """Read a .tflite file with size and identifier checks, no card involved (the trainer's
+    evaluation of files it just wrote; the device always goes through ModelPackage)."""
     path = Path(path)
     if not path.is_file():
         raise ModelMissingError(f"model not found: {path}")
@@ -81,6 +76,7 @@ class LoadedModel:
     path: Path
     sha256: str
     selftest_accuracy: float
+    trust: str = ""  # what vouched for it: "key <id>", the bundled-model pin, development mode
 
     def predict_probs(self, images: np.ndarray) -> np.ndarray:
         """(N, 28, 28) float in [0, 1] → (N, 10) probabilities."""
@@ -93,6 +89,7 @@ class LoadedModel:
             "sha256": self.sha256,
             "path": str(self.path),
             "backend": self.backend,
+            "trust": self.trust,
         }
 
 
@@ -101,43 +98,49 @@ def load_model(
     *,
     backend: str | None = None,
     num_threads: int | None = None,
-    verifier: Verifier | None = None,
+    policy: TrustPolicy | None = None,
 ) -> LoadedModel:
-    """Load and verify a model. `path` is the .tflite or its .json card (default: the bundled model)."""
-    card = read_card(card_path_for(path or default_model_path()))
-    model_path = card.model_file
+    """Load and verify a model. `path` is the .tflite or its .json card (default: the bundled
+    model); `policy` defaults to the environment's (TrustPolicy.from_env)."""
+    package = ModelPackage.read(path or default_model_path())
+    return load_package(package, policy or TrustPolicy.from_env(), backend=backend, num_threads=num_threads)
+
+
+def load_package(
+    package: ModelPackage,
+    policy: TrustPolicy,
+    *,
+    backend: str | None = None,
+    num_threads: int | None = None,
+) -> LoadedModel:
+    """Verify an already read package against `policy`, then build and self-test it."""
+    card = package.card
     if card.preprocessing != PREP_ID:
         raise ModelError(
             f"model expects input preparation {card.preprocessing!r}, this device does {PREP_ID!r}"
         )
-    if not model_path.is_file():
-        raise ModelMissingError(f"model file not found: {model_path}")
-    size = model_path.stat().st_size
-    if size != card.size:
-        raise ChecksumMismatchError(f"size mismatch: {model_path} is {size} bytes, its card says {card.size}")
-    data = model_path.read_bytes()
-    digest = sha256_bytes(data)
-    if digest != card.sha256:
-        raise ChecksumMismatchError(
-            f"checksum mismatch: {model_path} does not match its card (tampered or corrupt)"
-        )
-    package = sha256_bytes(json.dumps(card.data, sort_keys=True).encode() + digest.encode())
+    trust = package.verify(policy)
+    key = package.identity
     with _refused_lock:
-        earlier = _refused.get(package)
+        earlier = _refused.get(key)
     if earlier:
         raise ModelError(f"model refused earlier in this process: {earlier}")
     try:
-        if data[4:8] != TFLITE_IDENTIFIER:
-            raise NotATFLiteModelError(f"not a TFLite model: {model_path}")
-        if verifier is not None:
-            verifier(card, data)
-        loaded = _build(card, data, digest, model_path, backend, num_threads)
+        loaded = _build(card, package.model_bytes, package.sha256, package.model_path, backend, num_threads)
     except DigitkioskError as e:
         with _refused_lock:
-            _refused[package] = str(e)
-        log.warning("refused model %s: %s", model_path, e)
+            _refused[key] = str(e)
+        log.warning("refused model %s: %s", package.model_path, e)
         raise
-    log.info("loaded model %s %s (%s) via %s", card.name, card.version, digest[:12], loaded.backend)
+    loaded.trust = trust
+    log.info(
+        "loaded model %s %s (%s, %s) via %s",
+        card.name,
+        card.version,
+        package.sha256[:12],
+        trust,
+        loaded.backend,
+    )
     return loaded
 
 

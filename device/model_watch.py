@@ -1,10 +1,11 @@
 """Hot reload: notice when the model on disk changes (a new model was flashed) and swap it in.
 
 Shared by the kiosk and the camera. A background thread polls the model path about once a
-second. What counts as "changed" is the fingerprint of the .tflite and its .json card (resolved
-path, inode, mtime, size), so a model store that flips a `current` symlink is noticed as well as
-a file copied over in place. A changed model is loaded through the verified path
-(`loader.load_model`); if it is refused the recognizer keeps the model it has and the owner gets a
+second. What counts as "changed" is the fingerprint of the .json card, the .tflite and the
+signature (resolved path, inode, mtime, size), so a model store that flips a `current` symlink is
+noticed as well as a file copied over in place. A changed model is loaded through the verified
+path (`loader.load_model`) under the same trust policy as the first one; if it is refused
+(unsigned, unknown key, tampered...) the recognizer keeps the model it has and the owner gets a
 notice. The watcher never touches a GUI: `on_change` is called on the watcher thread, so a Tk
 owner must hand the change over to its UI thread (e.g. through a queue).
 """
@@ -21,7 +22,9 @@ from pathlib import Path
 from .errors import DigitkioskError
 from .loader import LoadedModel, default_model_path, load_model
 from .modelcard import card_path_for
+from .package import MODEL_SUFFIX, TrustPolicy
 from .recognizer import Recognizer
+from .signing import signature_path_for
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,7 @@ DEFAULT_INTERVAL_S = 1.0
 
 # (resolved path, inode, mtime_ns, size) per file; None for a file that is not there.
 FileStamp = tuple[str, int, int, int] | None
-Fingerprint = tuple[FileStamp, FileStamp]
+Fingerprint = tuple[FileStamp, FileStamp, FileStamp]
 
 
 @dataclass(frozen=True)
@@ -56,23 +59,11 @@ def _stamp(path: Path) -> FileStamp:
     return (str(real), st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _model_file_for(card: Path) -> Path:
-    """The .tflite the card names, falling back to the card's sibling when the card is unreadable."""
-    import json
-
-    try:
-        name = json.loads(card.read_text(encoding="utf-8"))["file"]
-        if isinstance(name, str) and Path(name).name == name:
-            return card.parent / name
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return card.with_suffix(".tflite")
-
-
 def fingerprint(path: str | Path) -> Fingerprint:
-    """Stamps of the card and the model file it names (symlinks resolved)."""
+    """Stamps of the card, its model (`<model>.json` names `<model>.tflite`) and its signature
+    (symlinks resolved): signing a refused model is a change too."""
     card = card_path_for(path)
-    return (_stamp(card), _stamp(_model_file_for(card)))
+    return (_stamp(card), _stamp(card.with_suffix(MODEL_SUFFIX)), _stamp(signature_path_for(card)))
 
 
 class ModelWatcher:
@@ -92,6 +83,7 @@ class ModelWatcher:
         interval: float = DEFAULT_INTERVAL_S,
         on_change: Callable[[ModelChange], None] | None = None,
         loader: Callable[..., LoadedModel] = load_model,
+        policy: TrustPolicy | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.path = Path(path) if path is not None else default_model_path()
@@ -100,6 +92,7 @@ class ModelWatcher:
         self.interval = interval
         self.on_change = on_change
         self._load = loader
+        self.policy = policy or TrustPolicy.from_env()
         self._current = fingerprint(self.path)  # what the recognizer's model was loaded from
         self._pending: Fingerprint | None = None  # a change seen once, waiting to hold still
         self._reported: Fingerprint | None = None  # the last fingerprint a notice was sent for
@@ -159,7 +152,9 @@ class ModelWatcher:
             what = "model card" if now[0] is None else "model file"
             return ModelChange("missing", f"{what} disappeared from {self.path}; still using {keeping}")
         try:
-            model = self._load(self.path, backend=self.backend, num_threads=self.num_threads)
+            model = self._load(
+                self.path, backend=self.backend, num_threads=self.num_threads, policy=self.policy
+            )
         except DigitkioskError as e:
             log.warning("new model at %s refused: %s", self.path, e)
             return ModelChange("refused", f"new model refused ({e}); still using {keeping}")

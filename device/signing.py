@@ -6,11 +6,12 @@ The card pins the `.tflite`'s sha256 and size, so signing the card signs every f
 
     {"format": 1, "algorithm": "ed25519", "key_id": "<16 hex>", "signature": "<base64>"}
 
-The device trusts the public keys (PEM, `*.pub`) in a trust directory, default
-`/etc/digitkiosk/trusted_keys/` (or DIGITKIOSK_TRUST_DIR). Unsigned models and models signed by an
-unknown key are refused unless development mode is switched on explicitly
-(DIGITKIOSK_ALLOW_UNSIGNED=1 or `--allow-unsigned`); a signature that names a trusted key but does
-not verify is refused always — that is tampering, not a development shortcut.
+The device trusts the public keys (PEM) in the `*.pub` files of a trust directory, default
+`/etc/digitkiosk/trusted_keys/` (or DIGITKIOSK_TRUST_DIR); the directory and its keys must be
+root's alone. Whether a model may run is decided in one place, `package.ModelPackage.verify`.
+Unsigned models and models signed by an unknown key are refused unless development mode is
+switched on explicitly (DIGITKIOSK_ALLOW_UNSIGNED=1 or `--allow-unsigned`); a signature that
+names a trusted key but does not verify is refused always — that is tampering, not a development shortcut.
 """
 
 from __future__ import annotations
@@ -21,16 +22,12 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .errors import SignatureError
-from .fileutil import sha256_bytes
-from .modelcard import ModelCard, card_path_for
-
-if TYPE_CHECKING:
-    from .loader import Verifier
+from .modelcard import card_path_for
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +35,7 @@ DEFAULT_TRUST_DIR = Path("/etc/digitkiosk/trusted_keys")
 ENV_TRUST_DIR = "DIGITKIOSK_TRUST_DIR"
 ENV_ALLOW_UNSIGNED = "DIGITKIOSK_ALLOW_UNSIGNED"
 SIG_SUFFIX = ".sig"
+KEY_SUFFIX = ".pub"
 SIG_FORMAT = 1
 ALGORITHM = "ed25519"
 MAX_SIG_BYTES = 4096
@@ -75,9 +73,38 @@ def allow_unsigned_from_env(allow_unsigned: bool | None = None) -> bool:
     return os.environ.get(ENV_ALLOW_UNSIGNED, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def load_trusted_keys(trust_dir: str | Path) -> dict[str, TrustedKey]:
-    """Every Ed25519 public key (PEM) in `trust_dir`, by key id. Unreadable files are skipped
-    with a warning: one bad file must not lock a kiosk out of every model."""
+def check_trust_path(path: Path, relaxed: bool = False, ancestor: bool = False) -> None:
+    """Refuse a trust directory, key or folder above them that someone other than root could
+    change: a symlink (keys only), owned by another user, or writable by group or others (a folder
+    above may be others-writable with the sticky bit, like /tmp). `relaxed` (development mode)
+    only warns."""
+    try:
+        st = os.lstat(path)
+    except OSError as e:
+        raise SignatureError(f"unsafe trust directory: cannot inspect {path} ({e.strerror or e})") from None
+    problem = None
+    if stat.S_ISLNK(st.st_mode):
+        problem = "is a symbolic link"
+    elif st.st_uid != 0:
+        problem = f"is owned by uid {st.st_uid}, not root"
+    elif st.st_mode & 0o022 and not (ancestor and st.st_mode & stat.S_ISVTX):
+        problem = "is writable by group or others"
+    if problem is None:
+        return
+    message = (
+        f"unsafe trust directory: {path} {problem}; keys must be root's alone "
+        "(chown root, chmod go-w; development mode --allow-unsigned accepts it)"
+    )
+    if not relaxed:
+        raise SignatureError(message)
+    log.warning("development mode: %s", message)
+
+
+def load_trusted_keys(trust_dir: str | Path, relaxed: bool = False) -> dict[str, TrustedKey]:
+    """Every Ed25519 public key (PEM) in a `*.pub` file of `trust_dir`, by key id. Other names are
+    not keys (renaming `x.pub` to `x.pub.revoked` revokes it). The directory, the folders above it
+    and every key must be root's alone (check_trust_path). A `.pub` that is not an Ed25519 public
+    key is skipped with a warning: one bad file must not lock a kiosk out of every model."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -85,10 +112,17 @@ def load_trusted_keys(trust_dir: str | Path) -> dict[str, TrustedKey]:
     directory = Path(trust_dir)
     if not directory.is_dir():
         return keys
-    for path in sorted(directory.iterdir()):
-        if path.name.startswith(".") or not path.is_file():
+    real = directory.resolve()
+    check_trust_path(real, relaxed)
+    for parent in real.parents:
+        check_trust_path(parent, relaxed, ancestor=True)
+    for path in sorted(real.iterdir()):
+        if path.name.startswith(".") or not path.name.endswith(KEY_SUFFIX):
             continue
+        check_trust_path(path, relaxed)
         try:
+            if not path.is_file():
+                raise ValueError("not a regular file")
             if path.stat().st_size > MAX_KEY_BYTES:
                 raise ValueError("too large for a public key")
             key = serialization.load_pem_public_key(path.read_bytes())
@@ -104,15 +138,11 @@ def load_trusted_keys(trust_dir: str | Path) -> dict[str, TrustedKey]:
     return keys
 
 
-def read_signature(sig_path: Path) -> tuple[str, bytes]:
-    """Parse a `.sig` file → (key id, raw signature bytes)."""
+def parse_signature(data: bytes, sig_path: Path) -> tuple[str, bytes]:
+    """Parse a `.sig` file's bytes → (key id, raw signature bytes)."""
     try:
-        if sig_path.stat().st_size > MAX_SIG_BYTES:
-            raise SignatureError(f"signature file too large: {sig_path}")
-        doc = json.loads(sig_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SignatureError(f"model is not signed: {sig_path} not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise SignatureError(f"unreadable signature file {sig_path} ({e})") from None
     if not isinstance(doc, dict) or doc.get("algorithm") != ALGORITHM:
         raise SignatureError(f"signature file {sig_path} is not an {ALGORITHM} signature")
@@ -126,17 +156,25 @@ def read_signature(sig_path: Path) -> tuple[str, bytes]:
     return key_id, signature
 
 
-def verify_card_bytes(
-    card_bytes: bytes, sig_path: Path, trusted: dict[str, TrustedKey], allow_unsigned: bool = False
+def verify_signature(
+    card_bytes: bytes,
+    sig_bytes: bytes | None,
+    sig_path: Path,
+    trusted: dict[str, TrustedKey],
+    allow_unsigned: bool = False,
 ) -> str | None:
-    """Check the signature over `card_bytes`. Returns the key id that signed it, or None where
-    development mode let an unsigned or unknown-key model through."""
+    """Check the signature (`sig_bytes`, read from `sig_path`) over `card_bytes`. Returns the key
+    id that signed it, or None where development mode let an unsigned or unknown-key model through.
+    A signature by a trusted key that does not verify is refused always."""
     from cryptography.exceptions import InvalidSignature
 
-    if not sig_path.exists() and allow_unsigned:
-        log.warning("development mode: accepting unsigned model %s", sig_path.with_suffix(""))
-        return None
-    key_id, signature = read_signature(sig_path)
+    model = sig_path.with_suffix("")
+    if sig_bytes is None:
+        if allow_unsigned:
+            log.warning("development mode: accepting unsigned model %s", model)
+            return None
+        raise SignatureError(f"model is not signed: {sig_path} not found")
+    key_id, signature = parse_signature(sig_bytes, sig_path)
     key = trusted.get(key_id)
     if key is None:
         if allow_unsigned:
@@ -147,40 +185,6 @@ def verify_card_bytes(
         key.public_key.verify(signature, card_bytes)  # type: ignore[attr-defined]
     except InvalidSignature:
         raise SignatureError(
-            f"bad signature: {sig_path.with_suffix('')} was changed after it was signed (key {key_id})"
+            f"bad signature: {model} was changed after it was signed (key {key_id})"
         ) from None
     return key_id
-
-
-def _canonical(data: object) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
-def make_verifier(trust_dir: str | Path | None = None, allow_unsigned: bool | None = None) -> Verifier:
-    """A `verifier=` for `loader.load_model`: checks the card's signature against the trust
-    directory and that the bytes the loader holds are the ones the signed card pins.
-
-    The loader passes a parsed card, so the verifier re-reads the card's bytes and checks that they
-    say what the parsed card says (a card swapped between the two reads is refused)."""
-    directory = trust_dir_from_env(trust_dir)
-    dev_mode = allow_unsigned_from_env(allow_unsigned)
-
-    def verify(card: ModelCard, model_bytes: bytes) -> None:
-        try:
-            card_bytes = card.path.read_bytes()
-        except OSError as e:
-            raise SignatureError(f"cannot read model card {card.path} ({e})") from None
-        trusted = load_trusted_keys(directory)
-        if not trusted and not dev_mode:
-            raise SignatureError(f"no trusted keys in {directory}: cannot verify model {card.path}")
-        verify_card_bytes(card_bytes, signature_path_for(card.path), trusted, dev_mode)
-        try:
-            signed = json.loads(card_bytes.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise SignatureError(f"signed card {card.path} is not valid JSON") from None
-        if _canonical(signed) != _canonical(card.data):
-            raise SignatureError(f"model card {card.path} changed while it was being verified")
-        if len(model_bytes) != card.size or sha256_bytes(model_bytes) != card.sha256:
-            raise SignatureError(f"model bytes do not match the signed card {card.path}")
-
-    return verify

@@ -12,8 +12,10 @@
 #   - the kiosk: a `kiosk` user and digitkiosk-kiosk.service, which starts its own X session on
 #     tty7 at boot (no desktop needed), hides the pointer, never blanks the screen, and restarts
 #     the kiosk if it crashes
-#   - with --deploy-user: lets that user run `sudo -n digitkiosk model ...` (what
-#     `digitkiosk-deploy push` runs; set `digitkiosk_cmd: sudo -n digitkiosk` in the inventory)
+#   - with --deploy-user: lets that user run `sudo -n digitkiosk-model install|activate|rollback|
+#     status|list` and nothing else (a root-owned wrapper with a fixed grammar; the store and the
+#     trust policy cannot be changed through it). In the inventory: `digitkiosk_cmd: sudo -n
+#     /usr/local/sbin/digitkiosk-model`, and no digitkiosk_store / digitkiosk_trust_dir.
 set -euo pipefail
 
 PREFIX=/opt/digitkiosk
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
         --source) SOURCE="${2:?--source needs a wheel, sdist or source directory}"; shift 2 ;;
         --trust-key) TRUST_KEYS+=("${2:?--trust-key needs a .pub file}"); shift 2 ;;
         --deploy-user) DEPLOY_USER="${2:?--deploy-user needs a user name}"; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
 done
@@ -45,8 +47,9 @@ for key in "${TRUST_KEYS[@]}"; do
     [ -f "$key" ] || die "no such public key: $key"
     grep -q "BEGIN PUBLIC KEY" "$key" || die "$key is not a PEM public key (digitkiosk-deploy keygen writes one)"
 done
-if [ -n "$DEPLOY_USER" ] && ! id "$DEPLOY_USER" >/dev/null 2>&1; then
-    die "no such user: $DEPLOY_USER"
+if [ -n "$DEPLOY_USER" ]; then
+    [[ "$DEPLOY_USER" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] || die "not a user name: $DEPLOY_USER"
+    id "$DEPLOY_USER" >/dev/null 2>&1 || die "no such user: $DEPLOY_USER"
 fi
 
 ARCH="$(dpkg --print-architecture)"
@@ -78,11 +81,13 @@ fi
 ln -sf "$PREFIX/venv/bin/digitkiosk" /usr/local/bin/digitkiosk
 
 say "trust directory and model store"
-install -d -m 0755 "$ETC" "$ETC/trusted_keys"
+# Root's alone (the device refuses a trust directory or key others can write); only *.pub are keys.
+install -d -o root -g root -m 0755 "$ETC" "$ETC/trusted_keys"
 for key in "${TRUST_KEYS[@]}"; do
-    install -m 0644 "$key" "$ETC/trusted_keys/$(basename "$key")"
+    name="$(basename "$key")"
+    install -o root -g root -m 0644 "$key" "$ETC/trusted_keys/${name%.pub}.pub"
 done
-install -d -m 0755 "$STORE"
+install -d -o root -g root -m 0755 "$(dirname "$STORE")" "$STORE"
 [ -f "$ETC/kiosk.env" ] || install -m 0644 "$HERE/kiosk.env" "$ETC/kiosk.env"
 
 say "kiosk user and session"
@@ -96,13 +101,18 @@ install -m 0755 "$HERE/kiosk-session.sh" "$PREFIX/kiosk-session"
 install -m 0644 "$HERE/digitkiosk-kiosk.service" /etc/systemd/system/digitkiosk-kiosk.service
 
 if [ -n "$DEPLOY_USER" ]; then
-    say "letting $DEPLOY_USER manage models (sudo -n digitkiosk model ...)"
-    rule="$DEPLOY_USER ALL=(root) NOPASSWD: /usr/local/bin/digitkiosk model *"
+    say "letting $DEPLOY_USER manage models (sudo -n /usr/local/sbin/digitkiosk-model ...)"
+    install -o root -g root -m 0755 "$HERE/digitkiosk-model" /usr/local/sbin/digitkiosk-model
     tmp="$(mktemp)"
-    echo "$rule" > "$tmp"
+    sed -e "s|@DEPLOY_USER@|$DEPLOY_USER|" -e "s|@WRAPPER@|/usr/local/sbin/digitkiosk-model|" \
+        "$HERE/digitkiosk.sudoers" > "$tmp"
     visudo -cf "$tmp" >/dev/null || { rm -f "$tmp"; die "sudoers rule rejected by visudo"; }
     install -m 0440 "$tmp" /etc/sudoers.d/digitkiosk
     rm -f "$tmp"
+elif [ -f /etc/sudoers.d/digitkiosk ] && grep -q "digitkiosk model \*" /etc/sudoers.d/digitkiosk; then
+    # The rule of earlier versions let the deploy account pass any option as root: remove it.
+    say "removing the old sudoers rule (digitkiosk model *): rerun with --deploy-user to allow deploys"
+    rm -f /etc/sudoers.d/digitkiosk
 fi
 
 say "enabling the kiosk at boot"

@@ -13,11 +13,14 @@ if command -v unclutter >/dev/null 2>&1; then
 fi
 
 # The model: the store's `current` link once one has been installed (the kiosk watches it and
-# picks up a new model without a restart), the model bundled with the package until then.
-if [ -z "${DIGITKIOSK_MODEL:-}" ] && [ -e "${DIGITKIOSK_STORE:-/var/lib/digitkiosk/models}/current" ]; then
-    card="$(ls "${DIGITKIOSK_STORE:-/var/lib/digitkiosk/models}"/current/*.json 2>/dev/null | head -n 1)"
-    if [ -n "$card" ]; then
-        DIGITKIOSK_MODEL="${DIGITKIOSK_STORE:-/var/lib/digitkiosk/models}/current/$(basename "$card")"
+# picks up a new model without a restart), the model bundled with the package until then. The
+# card's name is fixed, as in Python (device/store.py): `<model>.json` beside the version's one
+# `<model>.tflite`.
+store="${DIGITKIOSK_STORE:-/var/lib/digitkiosk/models}"
+if [ -z "${DIGITKIOSK_MODEL:-}" ] && [ -e "$store/current" ]; then
+    set -- "$store"/current/*.tflite
+    if [ $# -eq 1 ] && [ -f "$1" ]; then
+        DIGITKIOSK_MODEL="${1%.tflite}.json"
         export DIGITKIOSK_MODEL
     fi
 fi

@@ -20,11 +20,34 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads", type=int, default=None, help="interpreter threads (default 1, or DIGITKIOSK_THREADS)"
     )
+    add_trust_arguments(p)
+
+
+def add_trust_arguments(p: argparse.ArgumentParser) -> None:
+    """The trust policy: the same options for every command that loads a model."""
+    p.add_argument(
+        "--trust-dir",
+        help="trusted public keys (default /etc/digitkiosk/trusted_keys, or DIGITKIOSK_TRUST_DIR)",
+    )
+    p.add_argument(
+        "--allow-unsigned",
+        action="store_true",
+        default=None,
+        help="development only: accept unsigned models and unknown keys (or DIGITKIOSK_ALLOW_UNSIGNED=1)",
+    )
+
+
+def trust_policy(args: argparse.Namespace):
+    from ..package import TrustPolicy
+
+    return TrustPolicy.from_env(args.trust_dir, args.allow_unsigned)
 
 
 def open_recognizer(args: argparse.Namespace):
-    """Load the model through the verified path and wrap it in a Recognizer."""
+    """Load the model through the verified path (the trust policy of the flags / environment)
+    and wrap it in a Recognizer."""
     from ..loader import load_model
     from ..recognizer import Recognizer
 
-    return Recognizer(load_model(args.model, backend=args.backend, num_threads=args.threads))
+    policy = trust_policy(args)
+    return Recognizer(load_model(args.model, backend=args.backend, num_threads=args.threads, policy=policy))

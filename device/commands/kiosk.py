@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from ..errors import DigitkioskError
-from .common import add_model_arguments, open_recognizer
+from .common import add_model_arguments, open_recognizer, trust_policy
 
 log = logging.getLogger(__name__)
 
@@ -85,5 +85,6 @@ def run(args: argparse.Namespace) -> int:
         backend=args.backend,
         threads=args.threads,
         watch_interval_s=args.watch_interval,
+        policy=trust_policy(args),
     )
     return run_kiosk(recognizer, options, root)

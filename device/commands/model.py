@@ -11,21 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 
+from .common import add_trust_arguments, trust_policy
+
 HELP = "manage installed models: install, list, activate, rollback, status"
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="model store (default /var/lib/digitkiosk/models, or DIGITKIOSK_STORE)")
-    p.add_argument(
-        "--trust-dir",
-        help="trusted public keys (default /etc/digitkiosk/trusted_keys, or DIGITKIOSK_TRUST_DIR)",
-    )
-    p.add_argument(
-        "--allow-unsigned",
-        action="store_true",
-        default=None,
-        help="development only: accept unsigned models and unknown keys (or DIGITKIOSK_ALLOW_UNSIGNED=1)",
-    )
+    add_trust_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -48,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..store import ModelStore
 
-    store = ModelStore(args.store, trust_dir=args.trust_dir, allow_unsigned=args.allow_unsigned)
+    store = ModelStore(args.store, policy=trust_policy(args))
     action = args.model_command
     if action == "status":
         status = store.status(check=not args.no_check)

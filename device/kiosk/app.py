@@ -23,6 +23,7 @@ import numpy as np
 
 from ..loader import LoadedModel
 from ..model_watch import ModelChange, ModelWatcher
+from ..package import TrustPolicy
 from ..recognizer import Recognizer
 from .controller import (
     IDLE_PRESENTATION,
@@ -69,6 +70,7 @@ class KioskOptions:
     backend: str | None = None
     threads: int | None = None
     watch_interval_s: float = 1.0
+    policy: TrustPolicy | None = None  # hot reloads verify like the first load (default: environment)
 
 
 def _model_text(model: LoadedModel) -> str:
@@ -102,6 +104,7 @@ class KioskApp:
             num_threads=options.threads,
             interval=options.watch_interval_s,
             on_change=self.changes.put,
+            policy=options.policy,
         )
         self.fullscreen = options.fullscreen
         self.show_seen = tk.BooleanVar(value=False)

@@ -13,7 +13,9 @@ PROVISION = Path(__file__).resolve().parents[2] / "deploy" / "provision"
 ON_THE_DEVICE_ONLY = ("/usr/bin/xinit",)
 
 
-@pytest.mark.parametrize(("shell", "script"), [("bash", "install.sh"), ("sh", "kiosk-session.sh")])
+@pytest.mark.parametrize(
+    ("shell", "script"), [("bash", "install.sh"), ("sh", "kiosk-session.sh"), ("bash", "digitkiosk-model")]
+)
 def test_scripts_parse(shell, script):
     path = PROVISION / script
     assert path.stat().st_mode & 0o111, f"{script} is not executable"

@@ -10,7 +10,8 @@ import pytest
 from digitkiosk.deploy.cli import main as deploy
 from digitkiosk.device.errors import ChecksumMismatchError, SignatureError
 from digitkiosk.device.loader import load_model
-from digitkiosk.device.signing import make_verifier, signature_path_for
+from digitkiosk.device.package import ModelPackage, TrustPolicy
+from digitkiosk.device.signing import signature_path_for
 
 
 @pytest.fixture()
@@ -39,7 +40,7 @@ def test_signed_model_loads_through_the_verifier(make_model, trust_dir):
     card = make_model("2030.1.1")
     sig = json.loads(signature_path_for(card).read_text())
     assert sig["algorithm"] == "ed25519" and len(sig["key_id"]) == 16
-    loaded = load_model(card, verifier=make_verifier(trust_dir, allow_unsigned=False))
+    loaded = load_model(card, policy=TrustPolicy(trust_dir))
     assert loaded.card.version == "2030.1.1"
 
 
@@ -74,7 +75,7 @@ def test_card_changed_after_signing_is_refused(make_model, trust_dir):
     data["version"] = "2030.9.9"
     card.write_text(json.dumps(data))
     with pytest.raises(SignatureError, match="bad signature"):
-        load_model(card, verifier=make_verifier(trust_dir, allow_unsigned=False))
+        load_model(card, policy=TrustPolicy(trust_dir))
 
 
 def test_unsigned_and_unknown_key_refused_unless_development_mode(
@@ -82,15 +83,17 @@ def test_unsigned_and_unknown_key_refused_unless_development_mode(
 ):
     unsigned = make_model("2030.1.3", key=None)
     rogue = make_model("2030.1.4", key=other_signing_key)
-    strict = make_verifier(trust_dir, allow_unsigned=False)
+    strict = TrustPolicy(trust_dir)
     with pytest.raises(SignatureError, match="not signed"):
-        load_model(unsigned, verifier=strict)
+        load_model(unsigned, policy=strict)
     with pytest.raises(SignatureError, match="unknown key"):
-        load_model(rogue, verifier=strict)
+        load_model(rogue, policy=strict)
     monkeypatch.setenv("DIGITKIOSK_ALLOW_UNSIGNED", "1")
     monkeypatch.setenv("DIGITKIOSK_TRUST_DIR", str(trust_dir))
-    # a fresh card: the loader remembers refused (card, bytes) pairs for the life of the process
-    assert load_model(make_model("2030.1.5", key=None), verifier=make_verifier()).card.version == "2030.1.5"
+    dev = TrustPolicy.from_env()
+    assert load_model(make_model("2030.1.5", key=None), policy=dev).card.version == "2030.1.5"
+    # trust refusals are not remembered: the unsigned model loads in development mode too
+    assert load_model(unsigned, policy=dev).trust == "unsigned (development mode)"
 
 
 def test_bad_signature_refused_even_in_development_mode(make_model, trust_dir):
@@ -99,25 +102,19 @@ def test_bad_signature_refused_even_in_development_mode(make_model, trust_dir):
     data["reject_threshold"] = 0.0
     card.write_text(json.dumps(data))
     with pytest.raises(SignatureError, match="bad signature"):
-        make_verifier(trust_dir, allow_unsigned=True)(
-            __import__("digitkiosk.device.modelcard", fromlist=["read_card"]).read_card(card),
-            card.with_suffix(".tflite").read_bytes(),
-        )
+        ModelPackage.read(card).verify(TrustPolicy(trust_dir, allow_unsigned=True))
 
 
 def test_malformed_signature_file_and_empty_trust_dir(make_model, trust_dir, tmp_path):
-    from digitkiosk.device.modelcard import read_card
-
     card = make_model("2030.1.7")
-    model_bytes = card.with_suffix(".tflite").read_bytes()
     signature_path_for(card).write_text("{not json")
     with pytest.raises(SignatureError, match="unreadable signature"):
-        make_verifier(trust_dir, allow_unsigned=False)(read_card(card), model_bytes)
+        ModelPackage.read(card).verify(TrustPolicy(trust_dir))
     card2 = make_model("2030.1.8")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(SignatureError, match="no trusted keys"):
-        make_verifier(empty, allow_unsigned=False)(read_card(card2), model_bytes)
+        ModelPackage.read(card2).verify(TrustPolicy(empty))
 
 
 def test_tampered_tflite_is_refused_before_signature_matters(make_model, trust_dir):
@@ -127,4 +124,4 @@ def test_tampered_tflite_is_refused_before_signature_matters(make_model, trust_d
     data[-100] ^= 0xFF
     model.write_bytes(bytes(data))
     with pytest.raises(ChecksumMismatchError):
-        load_model(card, verifier=make_verifier(trust_dir, allow_unsigned=False))
+        load_model(card, policy=TrustPolicy(trust_dir))

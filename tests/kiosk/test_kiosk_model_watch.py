@@ -10,9 +10,17 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from digitkiosk.device.loader import load_model
 from digitkiosk.device.model_watch import ModelWatcher, fingerprint
 from digitkiosk.device.recognizer import Recognizer
+
+
+@pytest.fixture(autouse=True)
+def development_mode(monkeypatch):
+    """These tests edit cards to reach the checks after trust; trust has its own tests
+    (tests/deploy/test_trust_*.py), so unsigned models are allowed here."""
+    monkeypatch.setenv("DIGITKIOSK_ALLOW_UNSIGNED", "1")
 
 
 def settle(watcher: ModelWatcher):

@@ -7,6 +7,7 @@ tests run in file order, each leaving the canvas as it found it (Escape before d
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -161,6 +162,25 @@ def test_window_resize_and_fullscreen_toggle(kiosk, pendigits_train):
     kiosk.wait_for(lambda e: e["event"] == "resized" and e["canvas"]["height"] >= before["height"] - 2, 5)
     row = pendigits_train[41]
     assert write(kiosk, row)["text"] == str(row["label"])
+
+
+def test_unsigned_card_on_disk_is_refused_and_the_old_one_keeps_working(kiosk, model_dir, pendigits_train):
+    """Hot reload applies the trust policy: this kiosk trusts no key, only the bundled model's
+    pinned card, so an edited (unsigned) card is refused and the model in use stays."""
+    version = kiosk.ready["model"]["version"]
+    card = model_dir.with_suffix(".json")
+    original = card.read_bytes()
+    edited = json.loads(original)
+    edited["version"], edited["reject_threshold"] = "9999.0", 0.0
+    card.write_text(json.dumps(edited))
+    refused = kiosk.wait_for(lambda e: e["event"].startswith("model_"), timeout=15)
+    assert refused["event"] == "model_refused" and "still using" in refused["message"]
+    assert "no trusted keys" in refused["message"] or "not signed" in refused["message"]
+    row = pendigits_train[50]
+    assert write(kiosk, row)["model"] == version
+    card.write_bytes(original)  # the pinned card again: reloaded (or restored), trusted
+    back = kiosk.wait_for(lambda e: e["event"].startswith("model_"), timeout=15)
+    assert back["event"] in ("model_reloaded", "model_restored")
 
 
 def test_corrupted_model_on_disk_is_refused_and_the_old_one_keeps_working(kiosk, model_dir, pendigits_train):

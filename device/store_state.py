@@ -1,0 +1,91 @@
+"""The model store's bookkeeping: `state.json` (last self-test, last error, recent history) and the
+result of an install / activate / rollback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .fileutil import atomic_write_text
+
+if TYPE_CHECKING:
+    from .loader import LoadedModel
+
+log = logging.getLogger(__name__)
+
+HISTORY_LENGTH = 20
+
+
+@dataclass
+class InstallResult:
+    action: str  # "installed", "repaired", "activated", "rolled back" or "unchanged"
+    version: str
+    previous: str | None
+    selftest_accuracy: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "version": self.version,
+            "previous": self.previous,
+            "selftest_accuracy": self.selftest_accuracy,
+        }
+
+
+class StateFile:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> dict[str, Any]:
+        if self.path.is_symlink():
+            return {}
+        try:
+            state = json.loads(self.path.read_text(encoding="utf-8"))
+            return state if isinstance(state, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def write(self, state: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path, json.dumps(state, indent=1) + "\n")
+
+    def record_error(self, action: str, message: str, active: str | None) -> None:
+        try:
+            state = self.read()
+            state["last_error"] = {"action": action, "message": message, "at": _now()}
+            self.append_history(state, f"{action} failed", None, active, message)
+            self.write(state)
+        except OSError as e:  # a full or read-only disk must not hide the original error
+            log.warning("could not record the error in %s: %s", self.path, e)
+
+    @staticmethod
+    def selftest_record(version: str, loaded: LoadedModel) -> dict[str, Any]:
+        return {
+            "version": version,
+            "ok": True,
+            "accuracy": loaded.selftest_accuracy,
+            "backend": loaded.backend,
+            "trust": loaded.trust,
+            "at": _now(),
+        }
+
+    @staticmethod
+    def append_history(
+        state: dict[str, Any],
+        action: str,
+        version: str | None,
+        previous: str | None,
+        message: str | None = None,
+    ) -> None:
+        entry = {"at": _now(), "action": action, "version": version, "previous": previous}
+        if message:
+            entry["message"] = message
+        state["history"] = [*state.get("history", []), entry][-HISTORY_LENGTH:]
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
