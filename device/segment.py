@@ -233,7 +233,8 @@ def _ink(gray: np.ndarray, kernel_fraction: float = BACKGROUND_KERNEL_FRACTION, 
         local[peak <= threshold] = threshold
         mask = cv2.compare(strength.astype(np.float32), local, cv2.CMP_GT)
     else:
-        mask = cv2.compare(strength, threshold, cv2.CMP_GT)
+        # (numpy, not cv2.compare: OpenCV takes the scalar for an array on a 1x1 picture)
+        mask = (strength > threshold).astype(np.uint8) * 255
     return _Ink(strength, mask, note)
 
 
