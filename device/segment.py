@@ -84,6 +84,29 @@ STROKE_RATIO = 0.12
 # Digits are rebuilt on a canvas whose larger side is this many pixels.
 CANON = 56
 USE_SOFT = True
+# A mark less tall than this fraction of its line's median digit height is small (FoundDigit.small).
+SMALL_MARK = 0.7
+# Marks at least this wide (fraction of the writing's height) may hold several digits written
+# touching: they are over-segmented at up to MAX_CUTS candidate cuts into candidate digits from
+# MIN_SEGMENT to MAX_SEGMENT wide, and the recognizer picks the best path through them.
+OVERSEGMENT_WIDTH = 0.9
+MAX_CUTS = 6
+MIN_SEGMENT = 0.2
+MAX_SEGMENT = 1.3
+# A small picture is a field cut out of a page (a cheque's amount box): paper of this fraction of
+# its height is added around it, so that the digits touching its edges are not taken for marks
+# cut by the edge of the view.
+FIELD_PAD = 0.25
+# Pictures whose shorter side is at most this (pixels) are fields.
+FIELD_MAX_SIDE = 160
+# In a field, a mark may be this many times as wide as the writing is tall (digits touching in a
+# row, cut by over-segmentation); elsewhere such a mark is an object, not writing.
+FIELD_MAX_WIDTH = 6.0
+FIELD_KERNEL_FRACTION = 0.5
+# A field's printed lines: horizontal runs longer than FIELD_LINE_HEIGHT x its height x
+# HLINE_LENGTH and than FIELD_LINE_WIDTH of its width (not the tops of a row of touching zeros).
+FIELD_LINE_HEIGHT = 0.8
+FIELD_LINE_WIDTH = 0.5
 
 
 @dataclass
@@ -94,6 +117,14 @@ class FoundDigit:
     # When the mark may be digits written so close that they touch ("88"): the two sides of its
     # thinnest column (each may be cut again). Only reading tells (Recognizer.read_segmentation).
     parts: list[FoundDigit] = field(default_factory=list)
+    # When the mark is wide enough to hold several digits: the candidate digits between its
+    # candidate cuts, keyed by (from, to) cut index (0 = its left edge, `cuts` = its right
+    # edge). The recognizer reads them all in one batch and takes the best path (read_segmentation).
+    segments: dict[tuple[int, int], FoundDigit] = field(default_factory=dict)
+    cuts: int = 0
+    # Much smaller than the digits of its line: maybe a mark that is no digit (a comma, a dash,
+    # a fragment), kept only if it reads clearly as a digit (read_segmentation).
+    small: bool = False
 
 
 @dataclass
@@ -489,7 +520,9 @@ def _keep_away(
     return cv2.dilate(found, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
 
 
-def _blobs(labels: np.ndarray, stats: np.ndarray, typical: float, erased: np.ndarray | None) -> list[_Blob]:
+def _blobs(
+    labels: np.ndarray, stats: np.ndarray, typical: float, erased: np.ndarray | None, max_width: float = 2.5
+) -> list[_Blob]:
     """Candidate marks, without specks, marks cut by the picture's edge or near a large mass
     there, or marks far bigger than writing. `erased`: the pixels of such masses that line
     removal erased (or None)."""
@@ -506,7 +539,7 @@ def _blobs(labels: np.ndarray, stats: np.ndarray, typical: float, erased: np.nda
             continue  # cut by the picture's edge: a partial digit would be misread
         if keep_away is not None and keep_away[y : y + h, x : x + w].any():
             continue
-        if w > 2.5 * typical or h > 2.5 * typical:
+        if w > max_width * typical or h > 2.5 * typical:
             continue  # far bigger than writing: an object, a frame, the paper's edge
         out.append(_Blob(int(x), int(y), int(x + w), int(y + h), int(area), [i + 1]))
     return out
@@ -550,10 +583,10 @@ def _merge_fragments(blobs: list[_Blob], typical: float) -> list[_Blob]:
     return blobs
 
 
-def _is_digit(b: _Blob, typical: float, min_px: float) -> bool:
+def _is_digit(b: _Blob, typical: float, min_px: float, max_width: float = 3.0) -> bool:
     if b.h < max(min_px, MIN_HEIGHT * typical) or b.h > MAX_MERGED_HEIGHT * typical:
         return False
-    if b.w > 3 * b.h:
+    if b.w > max_width * b.h:
         return False  # a dash or what is left of a line
     fill = b.area / float(b.w * b.h)
     # A solid blob (a thumb, a hole punch) is no digit; a "1" is solid but tall and thin.
@@ -705,14 +738,35 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
         if scale == 1.0
         else cv2.resize(gray, (round(w0 * scale), round(h0 * scale)), interpolation=cv2.INTER_AREA)
     )
-    ink = _ink(work)
-    full_mask = _mask_in_input(ink.mask, (full_h, full_w), (ox, oy), (w0, h0))
+    pad = _field_padding(work.shape)
+    if pad:
+        # A field cut out of a form or cheque: its writing reaches the picture's edges, where
+        # the picture is cut, not the writing. On paper added around it nothing is cut by the
+        # edge any more.
+        paper = int(np.median(work))
+        work = cv2.copyMakeBorder(work, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
+        ink = _ink(work, kernel_fraction=FIELD_KERNEL_FRACTION)
+        ink.mask = ink.mask[pad:-pad, pad:-pad]
+        full_mask = _mask_in_input(ink.mask, (full_h, full_w), (ox, oy), (w0, h0))
+        ink.mask = cv2.copyMakeBorder(ink.mask, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+        ox, oy = ox - pad / scale, oy - pad / scale
+    else:
+        ink = _ink(work)
+        full_mask = _mask_in_input(ink.mask, (full_h, full_w), (ox, oy), (w0, h0))
     if ink.note:
         return Segmentation([], [], full_mask, ink.note)
 
     wh, ww = work.shape
     min_px = max(MIN_DIGIT_PX, MIN_DIGIT_FRACTION * min(wh, ww))
     mask = ink.mask
+    if pad:
+        # The printed lines of a field (the baseline the amount is written on, the box) run
+        # along the whole field and join its digits into one mark: they go first, measured
+        # against the field's height (the writing's height is not known while they join it).
+        mask = mask.copy()
+        field_h, field_w = wh - 2 * pad, ww - 2 * pad
+        along = max(FIELD_LINE_HEIGHT * field_h, FIELD_LINE_WIDTH * field_w / HLINE_LENGTH)
+        _remove_lines(mask, along, np.zeros(mask.shape, np.uint8))
     labels, stats = _components(mask)
     typical = _typical_height(stats, min_px, mask.shape)
     if typical is None:
@@ -729,10 +783,11 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
             typical = _typical_height(stats, min_px, mask.shape)
             if typical is None:
                 return Segmentation([], [], full_mask, "no digits found")
-    blobs = _blobs(labels, stats, typical, erased)
+    blobs = _blobs(labels, stats, typical, erased, FIELD_MAX_WIDTH if pad else 2.5)
     if len(blobs) > 4 * MAX_DIGITS:
         return Segmentation([], [], full_mask, "too cluttered")
-    blobs = [b for b in _merge_fragments(blobs, typical) if _is_digit(b, typical, min_px)]
+    wide = FIELD_MAX_WIDTH if pad else 3.0
+    blobs = [b for b in _merge_fragments(blobs, typical) if _is_digit(b, typical, min_px, wide)]
     if len(blobs) > MAX_DIGITS:
         return Segmentation([], [], full_mask, "too cluttered")
     # Marks made of noise (the grain of a table, a texture) barely clear the threshold; written
@@ -757,7 +812,8 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
         line_h = float(np.median([b.h for b in line]))
         for i, b in enumerate(line):
             piece, soft = pieces[id(b)]
-            digit = _found(b, piece, soft, typical, n, (ox, oy), scale)
+            digit = _found(b, piece, soft, typical, n, (ox, oy), scale, field=pad > 0)
+            digit.small = pad > 0 and b.h < SMALL_MARK * line_h
             if digits:
                 if i == 0:
                     separators.append("\n")
@@ -776,13 +832,76 @@ def _found(
     line: int,
     origin: tuple[int, int],
     scale: float,
+    field: bool = False,
 ) -> FoundDigit:
     """A mark at work scale → a FoundDigit (box in the input image's coordinates), with the
     digits it holds if it is touching digits (each of which may be touching digits again)."""
     ox, oy = origin
     box = [round(v, 1) for v in (ox + b.x0 / scale, oy + b.y0 / scale, b.w / scale, b.h / scale)]
     parts = [_found(*part, typical, line, origin, scale) for part in _touching_cut(b, piece, soft, typical)]
-    return FoundDigit(prepare_digit(piece, soft if USE_SOFT else None), box, line, parts)
+    digit = FoundDigit(prepare_digit(piece, soft if USE_SOFT else None), box, line, parts)
+    if field and b.w >= OVERSEGMENT_WIDTH * typical:
+        nodes = _candidate_cuts(piece, typical)
+        for i, j in _segment_spans(nodes, typical):
+            sub, sub_soft = piece[:, nodes[i] : nodes[j]], soft[:, nodes[i] : nodes[j]]
+            _, r0, _, rh = cv2.boundingRect(sub)
+            if rh < MIN_HEIGHT * typical:
+                continue
+            seg_box = [
+                round(v, 1)
+                for v in (
+                    ox + (b.x0 + nodes[i]) / scale,
+                    oy + (b.y0 + r0) / scale,
+                    (nodes[j] - nodes[i]) / scale,
+                    rh / scale,
+                )
+            ]
+            image = prepare_digit(sub[r0 : r0 + rh], sub_soft[r0 : r0 + rh] if USE_SOFT else None)
+            digit.segments[(i, j)] = FoundDigit(image, seg_box, line)
+        digit.cuts = len(nodes) - 1
+    return digit
+
+
+def _candidate_cuts(piece: np.ndarray, typical: float) -> list[int]:
+    """Where a wide mark may be cut into digits: its left edge, the columns where its ink is
+    thinnest (local minima of the ink per column, at least a narrow digit from either end and
+    from each other, the thinnest MAX_CUTS of them), its right edge."""
+    w = piece.shape[1]
+    cols = np.convolve((piece > 0).sum(axis=0).astype(np.float32), np.ones(3) / 3, mode="same")
+    margin = max(2, round(MIN_SEGMENT * typical))
+    inner = np.arange(margin, w - margin)
+    if len(inner) == 0:
+        return [0, w]
+    minima = [c for c in inner if cols[c] <= cols[c - 1] and cols[c] <= cols[c + 1]]
+    chosen: list[int] = []
+    for c in sorted(minima, key=lambda c: (cols[c], abs(c - w / 2))):
+        if all(abs(c - o) >= margin for o in chosen):
+            chosen.append(int(c))
+        if len(chosen) == MAX_CUTS:
+            break
+    return [0, *sorted(chosen), w]
+
+
+def _segment_spans(nodes: list[int], typical: float) -> list[tuple[int, int]]:
+    """The (from, to) cut pairs whose span could be one digit (not the whole mark)."""
+    n = len(nodes) - 1
+    return [
+        (i, j)
+        for i in range(n)
+        for j in range(i + 1, n + 1)
+        if (i, j) != (0, n) and MIN_SEGMENT * typical <= nodes[j] - nodes[i] <= MAX_SEGMENT * typical
+    ]
+
+
+def _field_padding(shape: tuple[int, int]) -> int:
+    """Paper to add around a picture that is a field cut out of a page (pixels; 0 for none).
+
+    A field (the amount box of a cheque, a cell of a form) is a small picture little taller
+    than its writing, whose digits reach its edges: no view of a scene is that small."""
+    h, w = shape
+    if min(h, w) < 4 or min(h, w) > FIELD_MAX_SIDE:
+        return 0
+    return max(4, round(FIELD_PAD * h))
 
 
 def _mask_in_input(

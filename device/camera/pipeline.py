@@ -57,6 +57,8 @@ class FrameAnalyzer:
             return FrameResult(index, seg, None, status, (time.perf_counter() - t0) * 1000.0)
         digits, separators = self.recognizer.read_segmentation(seg)
         ms = (time.perf_counter() - t0) * 1000.0
+        if not digits:  # only marks that read as no digit (commas, dashes, fragments)
+            return FrameResult(index, seg, None, NO_DIGITS, ms)
         reading = Reading(digits, ms, separators=separators)
         status = "ok" if reading.sure else "unsure"
         return FrameResult(index, seg, reading, status, ms, self.recognizer.reject_threshold)
