@@ -164,10 +164,10 @@ class Recognizer:
     def read_segmentation(self, found: Segmentation) -> tuple[list[DigitReading], list[str]]:
         """Digits found in a picture → their readings and separators, in one interpreter call.
 
-        A wide mark of a field (`FoundDigit.segments`, over-segmented at candidate cuts) that
-        reads as no digit whole is read along the best path through its candidate digits, when
-        every digit on it reads above the reject threshold. A small mark (`FoundDigit.small`: a
-        comma, a dash, a fragment) is dropped unless it reads clearly.
+        A wide mark of a field (`FoundDigit.segments`, over-segmented at candidate cuts) is read
+        along the best path through its candidate digits and itself whole (largest product of
+        confidences), when every digit on it reads above the reject threshold. A small mark
+        (`FoundDigit.small`: a comma, a dash, a fragment) is dropped unless it reads clearly.
 
         A mark that may be touching digits (`FoundDigit.parts`) is read both whole and cut, and
         is taken as cut only when the whole reads as no digit (below the reject threshold) and
@@ -194,10 +194,10 @@ class Recognizer:
             cut = [r for part in mark.parts for r in resolve(part)]
             if cut and whole.digit is None and all(r.confidence >= clear for r in cut):
                 return cut
-            if mark.segments and whole.digit is None:
-                # Over-segmented (a field's wide mark): the best path, if all of it reads as
-                # digits (on the development scans as many amounts right as taking any path,
-                # and fewer digits made up of pieces).
+            if mark.segments:
+                # Over-segmented (a field's wide mark): the best path, the mark whole included,
+                # if all of it reads as digits (on the development scans as many amounts right
+                # as taking any path, and fewer digits made up of pieces).
                 path = _best_path(mark, read)
                 if all(r.digit is not None for r in path):
                     return path

@@ -1,6 +1,7 @@
 """`predict` on real scanned cheque amounts (ORAND-CAR-A validation part, ../shared/data): the
-field path (paper added around a small picture, its printed lines removed, wide marks
-over-segmented and read along the best path, commas and dashes dropped unless read clearly)."""
+field path (paper added around a small picture, Sauvola's threshold, its printed lines removed,
+wide marks over-segmented and read along the best path, commas and dashes dropped unless read
+clearly)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def _edit_distance(a: str, b: str) -> int:
 
 def test_real_cheque_amounts(recognizer: Recognizer, orand_scans):
     """48 validation scans: digits right (1 - edit distance / length) and amounts exactly right.
-    Measured 0.60 and 16 of 48 with the bundled MNIST-era model (whole validation part 0.56 and
-    26%, `make measure-scans`; before this path 0.33 and 15%)."""
+    Measured 0.71 and 21 of 48 with the bundled MNIST-era model (whole validation part 0.73 and
+    40%, `make measure-scans`; before the field path 0.33 and 15%)."""
     right = total = exact = 0
     for path, amount, _ in orand_scans[:48]:
         gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
@@ -35,8 +36,8 @@ def test_real_cheque_amounts(recognizer: Recognizer, orand_scans):
         right += max(0, len(amount) - _edit_distance(text, amount))
         total += len(amount)
         exact += text == amount
-    assert right / total >= 0.55, right / total
-    assert exact >= 13, exact
+    assert right / total >= 0.65, right / total
+    assert exact >= 17, exact
 
 
 def test_field_padding_only_for_small_pictures():
