@@ -100,7 +100,7 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
         along = max(FIELD_LINE_HEIGHT * field_h, FIELD_LINE_WIDTH * field_w / HLINE_LENGTH)
         _remove_lines(mask, along, np.zeros(mask.shape, np.uint8))
     labels, stats = _components(mask)
-    typical = _typical_height(stats, min_px, mask.shape)
+    typical = _typical_height(stats, min_px, mask.shape, FIELD_MAX_WIDTH if pad else 2.5)
     if typical is None:
         return Segmentation([], [], full_mask, "no digits found")
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
@@ -112,7 +112,7 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
         changed = _remove_lines(mask, typical, erased) or changed
         if changed:
             labels, stats = _components(mask)
-            typical = _typical_height(stats, min_px, mask.shape)
+            typical = _typical_height(stats, min_px, mask.shape, FIELD_MAX_WIDTH if pad else 2.5)
             if typical is None:
                 return Segmentation([], [], full_mask, "no digits found")
     blobs = _blobs(labels, stats, typical, erased, FIELD_MAX_WIDTH if pad else 2.5)

@@ -80,18 +80,21 @@ class _Blob:
         )
 
 
-def _typical_height(stats: np.ndarray, min_px: float, shape: tuple[int, int]) -> float | None:
+def _typical_height(
+    stats: np.ndarray, min_px: float, shape: tuple[int, int], max_width: float = 2.5
+) -> float | None:
     """The height of the writing: the area-weighted median height of the marks that could be
     digits. Weighting by area keeps a crowd of small junk (noise, texture, specks) from
     outvoting a few real digits; marks cut by the picture's edge (the table) do not vote. Marks
-    wider than a digit vote only when there is nothing else: a number whose digits all touch."""
+    wider than a digit vote only when there is nothing else: a number whose digits all touch
+    (up to `max_width` times as wide as tall: a field's amount can be one mark)."""
     img_h, img_w = shape
     x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     w, h, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
     inside = (x > 0) & (y > 0) & (x + w < img_w) & (y + h < img_h)
     ok = inside & (h >= min_px) & (h < 0.95 * img_h) & (area >= 0.05 * h * np.maximum(w, h * 0.15))
     narrow = w <= 1.2 * h
-    ok &= narrow if (ok & narrow).any() else (w <= 2.5 * h)
+    ok &= narrow if (ok & narrow).any() else (w <= max_width * h)
     # A box drawn around a number is no writing: thin digits weigh little, so a box (a big,
     # long outline) could outweigh them and make the writing look as tall as the box, which is
     # then kept whole as a "digit" with the marks inside. A box holds other marks inside it.
