@@ -137,6 +137,19 @@ def main() -> None:
         "predict": {
             **amounts(texts, truths),
             "answered_unsure": sum("?" in t for t in texts),
+            # Where the wrong amounts go wrong: as many digits as written (misread or "?"), fewer
+            # (digits merged or lost), more (marks read as digits, digits cut), or nothing read.
+            "wrong_by_kind": dict(
+                collections.Counter(
+                    "nothing read"
+                    if not t
+                    else "as many digits"
+                    if len(t) == len(s)
+                    else ("fewer digits" if len(t) < len(s) else "more digits")
+                    for t, s in zip(texts, truths, strict=True)
+                    if t != s
+                ).most_common()
+            ),
             "errors": sum("error" in o for o in whole),
             "latency_ms_p50": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
         },
