@@ -5,7 +5,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: kiosk device-env dev-env test lint bench measure
+.PHONY: kiosk device-env dev-env test lint bench measure measure-scans
 
 device-env:
 	PY="$(PY)" bash .ci/setup.sh device
@@ -27,3 +27,6 @@ bench: device-env
 
 measure: dev-env
 	$(BIN)/python tests/benchmarks/measure_pendigits.py
+
+measure-scans: dev-env
+	$(BIN)/python tests/benchmarks/measure_scans.py

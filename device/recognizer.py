@@ -157,10 +157,17 @@ class Recognizer:
         if not found.digits:
             raise NothingToReadError("nothing to read: no digits found in the image")
         digits, separators = self.read_segmentation(found)
+        if not digits:
+            raise NothingToReadError("nothing to read: no digits found in the image")
         return Reading(digits, (time.perf_counter() - t0) * 1000.0, separators=separators)
 
     def read_segmentation(self, found: Segmentation) -> tuple[list[DigitReading], list[str]]:
         """Digits found in a picture → their readings and separators, in one interpreter call.
+
+        A wide mark of a field (`FoundDigit.segments`, over-segmented at candidate cuts) is read
+        along the best path through its candidate digits and itself whole (largest product of
+        confidences), when every digit on it reads above the reject threshold. A small mark
+        (`FoundDigit.small`: a comma, a dash, a fragment) is dropped unless it reads clearly.
 
         A mark that may be touching digits (`FoundDigit.parts`) is read both whole and cut, and
         is taken as cut only when the whole reads as no digit (below the reject threshold) and
@@ -174,6 +181,7 @@ class Recognizer:
             marks.append(mark)
             for part in mark.parts:
                 collect(part)
+            marks.extend(mark.segments.values())
 
         for mark in found.digits:
             collect(mark)
@@ -186,14 +194,51 @@ class Recognizer:
             cut = [r for part in mark.parts for r in resolve(part)]
             if cut and whole.digit is None and all(r.confidence >= clear for r in cut):
                 return cut
+            if mark.segments:
+                # Over-segmented (a field's wide mark): the best path, the mark whole included,
+                # if all of it reads as digits (on the development scans as many amounts right
+                # as taking any path, and fewer digits made up of pieces).
+                path = _best_path(mark, read)
+                if all(r.digit is not None for r in path):
+                    return path
             return [whole]
 
         digits: list[DigitReading] = []
         separators: list[str] = []
+        pending = ""  # the separator before a dropped mark, kept for the next digit
         for i, mark in enumerate(found.digits):
+            before = _wider(pending, found.separators[i - 1]) if i else ""
             these = resolve(mark)
-            if i:
-                separators.append(found.separators[i - 1])
+            if mark.small and all(r.confidence < clear for r in these):
+                # A comma, a dash or a fragment between digits: no digit unless read clearly.
+                pending = before
+                continue
+            if digits:
+                separators.append(before)
+            pending = ""
             separators += [""] * (len(these) - 1)
             digits += these
         return digits, separators
+
+
+def _wider(a: str, b: str) -> str:
+    """Of two separators the one that separates more: a line break, then a space, then none."""
+    return max(a, b, key=lambda sep: ("", " ", "\n").index(sep))
+
+
+def _best_path(mark: FoundDigit, read: dict[int, DigitReading]) -> list[DigitReading]:
+    """The most probable reading of an over-segmented mark: the path through its candidate
+    cuts, the mark whole included, whose digits' confidences have the largest product."""
+    n = mark.cuts
+    best: list[tuple[float, list[DigitReading]] | None] = [None] * (n + 1)
+    best[0] = (0.0, [])
+    spans = {**mark.segments, (0, n): mark}
+    for j in range(1, n + 1):
+        for i in range(j):
+            if best[i] is None or (i, j) not in spans:
+                continue
+            r = read[id(spans[(i, j)])]
+            score = best[i][0] + float(np.log(max(r.confidence, 1e-6)))
+            if best[j] is None or score > best[j][0]:
+                best[j] = (score, [*best[i][1], r])
+    return best[n][1] if best[n] is not None else [read[id(mark)]]

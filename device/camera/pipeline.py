@@ -48,11 +48,17 @@ class FrameAnalyzer:
             seg = find_digits(image, self.roi)
         except InputError as e:  # e.g. the ROI lies outside this frame
             seg = Segmentation([], [], None, str(e))
+        except Exception as e:  # one odd frame never ends the camera: it reads as nothing
+            log.warning("frame %d: segmentation failed (%s: %s)", index, type(e).__name__, e)
+            log.debug("frame %d: segmentation failed", index, exc_info=True)
+            seg = Segmentation([], [], None, "unreadable frame")
         if not seg.digits:
             status = NO_DIGITS if seg.note in ("", "no digits found") else seg.note
             return FrameResult(index, seg, None, status, (time.perf_counter() - t0) * 1000.0)
         digits, separators = self.recognizer.read_segmentation(seg)
         ms = (time.perf_counter() - t0) * 1000.0
+        if not digits:  # only marks that read as no digit (commas, dashes, fragments)
+            return FrameResult(index, seg, None, NO_DIGITS, ms)
         reading = Reading(digits, ms, separators=separators)
         status = "ok" if reading.sure else "unsure"
         return FrameResult(index, seg, reading, status, ms, self.recognizer.reject_threshold)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
 from .common import add_model_arguments
+
+log = logging.getLogger(__name__)
 
 HELP = "read the digits (a number, or lines of numbers) in photos or scans"
 
@@ -30,13 +33,18 @@ def run(args: argparse.Namespace) -> int:
         try:
             image = read_image(path)
             reading = recognizer.read_single(image) if args.single else recognizer.read_image(image)
-        except InputError as e:  # includes "nothing to read": per image, the others still run
+        except Exception as e:  # per image: one line for this one, and the others still run
             failed += 1
+            if isinstance(e, InputError):  # includes "nothing to read"
+                message = str(e)
+            else:  # a bug on an input nobody foresaw: say so in one line, never a traceback
+                log.debug("%s: reading failed", path, exc_info=True)
+                message = f"cannot read this image ({type(e).__name__}: {_first_line(e)})"
             if args.json:
-                print(json.dumps({"path": path, "text": "", "digits": [], "error": str(e), "model": model}))
+                print(json.dumps({"path": path, "text": "", "digits": [], "error": message, "model": model}))
             else:
                 # imageio's messages already name the file; recognition errors do not.
-                msg = str(e) if str(e).startswith(str(path)) else f"{path}: {e}"
+                msg = message if message.startswith(str(path)) else f"{path}: {message}"
                 print(f"digitkiosk: {msg}", file=sys.stderr)
             continue
         if args.json:
@@ -44,4 +52,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             confs = " ".join(f"{d.confidence:.2f}" for d in reading.digits)
             print(f"{path}: {reading.text}  (confidence {confs})")
+        sys.stdout.flush()
     return 1 if failed else 0
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else "no message"
