@@ -1,14 +1,15 @@
 """Recognition-driven stroke grouping: which strokes make one digit is decided by reading them.
 
-`split_digits`' geometric rules alone split a 4 written as two strokes ("?1", "61") and join a
-0 drawn in two overshooting strokes to nothing or split it ("00"). Here the rules are only a prior;
-the model decides between every plausible grouping:
+`split_digits`' geometric rules alone split a 4 written as two strokes ("?1", "61") and two thirds
+of the 0s written as two arcs whose ends overshoot. Here the rules are only a prior; the model
+decides between every plausible grouping:
 
 1. Strokes are put in left-to-right order (by their left edge). A gap wider than `BREAK_GAP` of
    the writing's height between a stroke and everything left of it is a sure break: the strokes
    of one digit are never that far apart (at most 0.12 of the height in the validation writers'
    multi-stroke digits). Between breaks, every contiguous run of strokes no wider than
-   `MAX_DIGIT_WIDTH` heights (and of at most `MAX_GROUP_STROKES`) is a candidate digit.
+   `MAX_DIGIT_WIDTH` heights, of at most `MAX_GROUP_STROKES` strokes and joining at most
+   `MAX_JOINS` + 1 of the rules' digits is a candidate digit (parts of the rules' digits too).
 2. Every candidate is prepared and all are read in one batched interpreter call (the caller's).
 3. The grouping kept is the one read best: the highest sum of the log confidences of its digits,
    less `DEPARTURE_COST` times -log(the model card's reject threshold) for each place where it
@@ -39,8 +40,10 @@ import numpy as np
 from .errors import NothingToReadError
 from .strokes import Box, Stroke, bounding_box, split_digits, strokes_to_mnist
 
-# Strokes further apart than this (fraction of the writing's height) never belong to one digit.
-BREAK_GAP = 0.3
+# Strokes further apart than this (fraction of the writing's height) never belong to one digit:
+# just above the widest gap inside one digit of the validation writers (0.12). Digits further apart
+# are not read in combination, which keeps a long number's candidates few.
+BREAK_GAP = 0.15
 # A candidate digit is at most this many times the writing's height wide (the validation writers'
 # widest single digit: 1.83 times its own height).
 MAX_DIGIT_WIDTH = 2.0
@@ -48,8 +51,11 @@ MAX_DIGIT_WIDTH = 2.0
 # (0.32 for today's threshold 0.53: a grouping against the rules must read about 1.4 times as
 # surely). Chosen on the validation writers (train/splits.py): singles and composed numbers.
 DEPARTURE_COST = 0.5
-# At most this many strokes in one candidate digit, and this many candidates in one reading.
+# At most this many strokes in one candidate digit; at most this many of the rules' boundaries
+# inside one (more never won on the validation writers, and each costs a rendering: about 0.5 ms);
+# at most this many candidates in one reading.
 MAX_GROUP_STROKES = 6
+MAX_JOINS = 1
 MAX_CANDIDATES = 48
 
 
@@ -137,7 +143,7 @@ def plan(strokes: Sequence[Stroke], min_side: float = 0.0) -> Plan:
     for a, _ in stretches:
         rule_ends[a] = True
 
-    runs = {s: _runs(boxes, *s, height) for s in stretches}
+    runs = {s: _runs(boxes, rule_ends, *s, height) for s in stretches}
     for s in sorted(stretches, key=lambda s: -len(runs[s])):
         if sum(len(r) for r in runs.values()) <= MAX_CANDIDATES:
             break
@@ -161,14 +167,19 @@ def plan(strokes: Sequence[Stroke], min_side: float = 0.0) -> Plan:
     return Plan(candidates, out, rule_ends)
 
 
-def _runs(boxes: list[Box], first: int, stop: int, height: float) -> list[tuple[int, int]]:
-    """Contiguous runs [a, b) of first..stop-1 narrow enough to be one digit (single strokes always)."""
+def _runs(
+    boxes: list[Box], rule_ends: list[bool], first: int, stop: int, height: float
+) -> list[tuple[int, int]]:
+    """Contiguous runs [a, b) of first..stop-1 that may be one digit: single strokes always; longer
+    runs when narrow enough and joining at most MAX_JOINS of the rules' digits."""
     runs = []
     for a in range(first, stop):
         x0, x1 = boxes[a].x0, boxes[a].x1
+        joins = 0
         for b in range(a + 1, min(stop, a + MAX_GROUP_STROKES) + 1):
             x1 = max(x1, boxes[b - 1].x1)
-            if b > a + 1 and x1 - x0 > MAX_DIGIT_WIDTH * height:
+            joins += b > a + 1 and rule_ends[b - 1]
+            if b > a + 1 and (x1 - x0 > MAX_DIGIT_WIDTH * height or joins > MAX_JOINS):
                 break
             runs.append((a, b))
     return runs

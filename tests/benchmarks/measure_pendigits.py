@@ -92,6 +92,7 @@ def run_strokes_command(rows: list[dict], model: str | None) -> list[dict]:
 def measure_numbers(numbers: list[dict], model: str | None) -> dict:
     outs = run_strokes_command(numbers, model)
     right = digits_right = digits = wrong_count = 0
+    latencies = [o["latency_ms"] for o in outs if "latency_ms" in o]
     for o in outs:
         label = numbers[o["id"]]["label"]
         text = "" if "error" in o else o.get("text", o.get("digit", ""))
@@ -106,6 +107,7 @@ def measure_numbers(numbers: list[dict], model: str | None) -> dict:
         "accuracy": round(right / len(numbers), 4),
         "digits_right_where_count_right": round(digits_right / digits, 4),
         "wrong_digit_count": wrong_count,
+        "latency_ms_p50_p95": [round(float(np.percentile(latencies, q)), 3) for q in (50, 95)],
         "composed": {
             "digits_per_number": list(DIGITS_RANGE),
             "gap_over_height": list(GAP_RANGE),
