@@ -139,14 +139,12 @@ class Recognizer:
         if not strokes:
             raise NothingToReadError("nothing to read: the canvas is empty")
         plan = grouping.plan(strokes, min_side)
-        if not plan.readable:
-            raise NothingToReadError("nothing to read: a single tap is not a digit")
+        if not plan.readable:  # every mark a tap or (below min_side) a speck
+            raise NothingToReadError("nothing to read: a tap or a speck is not a digit")
         with self._lock:
             threshold = self._model.card.reject_threshold
         readings = self.classify(plan.images(), plan.boxes())
         digits = [readings[i] for i in plan.choose([r.confidence for r in readings], threshold)]
-        if not digits:
-            raise NothingToReadError("nothing to read: every mark is too small to be a digit")
         return Reading(digits, (time.perf_counter() - t0) * 1000.0)
 
     def read_single(self, ink: np.ndarray) -> Reading:

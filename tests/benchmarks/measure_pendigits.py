@@ -5,13 +5,14 @@ digits, 14 writers) and, for comparison, the seed approach (the whole 500x500 ta
 with a fixed pen and resized to 28x28) through the same model. Prints JSON.
 
     .venv/bin/python tests/benchmarks/measure_pendigits.py [--model PATH] [--data FILE]
-        [--held-out-writers] [--numbers N [--seed S]]
+        [--held-out-writers] [--numbers N [--seed S]] [--two-arc-zeros]
 
 `--held-out-writers` measures only the rows of the validation writers of `train/splits.py` (of
 pendigits train with `few_writers`, of UNIPEN without): the figures to choose constants on, e.g.
 `--data ../shared/data/unipen/train.jsonl --held-out-writers`. `--numbers N` also measures N
 numbers of 2 to 5 digits composed from those rows: each number is one writer's digits placed side
 by side on one line (gaps, sizes and baselines varied as people vary them), read as one canvas.
+`--two-arc-zeros` also reads every one-stroke 0 cut at its top and bottom into two strokes.
 """
 
 from __future__ import annotations
@@ -77,6 +78,21 @@ def composed_numbers(rows: list[dict], n: int, seed: int) -> list[dict]:
     return numbers
 
 
+def zeros_as_two_arcs(rows: list[dict]) -> list[dict]:
+    """The one-stroke 0s among `rows`, each cut at its top and its bottom into two strokes: a 0 as
+    written by people who lift the pen there (the ends of the arcs overshoot or fall short)."""
+    out = []
+    for r in rows:
+        if r["label"] != 0 or len(r["strokes"]) != 1:
+            continue
+        p = np.asarray(r["strokes"][0], dtype=float)[:, :2]
+        top, bottom = sorted([int(p[:, 1].argmin()), int(p[:, 1].argmax())])
+        arcs = [p[top : bottom + 1], np.concatenate([p[bottom:], p[: top + 1]])]
+        if min(len(a) for a in arcs) >= 3:
+            out.append({"label": "0", "strokes": [a.tolist() for a in arcs]})
+    return out
+
+
 def run_strokes_command(rows: list[dict], model: str | None) -> list[dict]:
     cmd = [sys.executable, "-m", "digitkiosk.device", "strokes", "--json"]
     if model:
@@ -128,6 +144,9 @@ def main() -> None:
     )
     ap.add_argument("--numbers", type=int, default=0, help="also read N composed multi-digit numbers")
     ap.add_argument("--seed", type=int, default=0, help="for --numbers")
+    ap.add_argument(
+        "--two-arc-zeros", action="store_true", help="also read the one-stroke 0s cut into two arcs"
+    )
     args = ap.parse_args()
     rows = [json.loads(line) for line in Path(args.data).read_text().splitlines() if line.strip()]
     if args.held_out_writers:
@@ -182,6 +201,14 @@ def main() -> None:
     }
     if args.numbers:
         out["composed_numbers"] = measure_numbers(composed_numbers(rows, args.numbers, args.seed), args.model)
+    if args.two_arc_zeros:
+        zeros = zeros_as_two_arcs(rows)
+        said = [o.get("digit", o.get("text")) for o in run_strokes_command(zeros, args.model)]
+        out["zeros_as_two_arcs"] = {
+            "zeros": len(zeros),
+            "read_0": said.count("0"),
+            "answers": dict(collections.Counter(said).most_common()),
+        }
     print(json.dumps(out, indent=1))
 
 
