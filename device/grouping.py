@@ -23,8 +23,9 @@ one 20x20 box often read as one digit almost as surely as each reads alone (a "7
 badly cut digit (the "L" of a 4 reads "?") from a well cut one.
 
 A mark too small to be a digit (`min_side`, the kiosk's tap and speck rule; a tap of no size
-always) is never read on its own: it joins a neighbour's digit if that reads better, or is
-dropped. A stretch with too many candidates is grouped by the rules alone (`MAX_CANDIDATES`).
+always) is never read on its own: it joins a neighbour's digit, or is dropped when it is a digit of
+the rules on its own (a speck apart), as before. A stretch with too many candidates is grouped by
+the rules alone (`MAX_CANDIDATES`).
 """
 
 from __future__ import annotations
@@ -116,7 +117,9 @@ class Plan:
                     if i in conf:
                         score += math.log(max(conf[i], 1e-6))
                         options.append((score, digits - 1, [*path, i]))
-                    else:  # a mark too small to be a digit: dropped
+                    elif self.rule_ends[c.first] and (c.stop == stop or self.rule_ends[c.stop]):
+                        # too small to be a digit, and whole digits of the rules: dropped (a part
+                        # of a digit of the rules too small to read on its own is never dropped)
                         options.append((score, digits, path))
                 if options:
                     best[k] = max(options, key=lambda o: (o[0], o[1]))
@@ -143,12 +146,15 @@ def plan(strokes: Sequence[Stroke], min_side: float = 0.0) -> Plan:
     for a, _ in stretches:
         rule_ends[a] = True
 
-    runs = {s: _runs(boxes, rule_ends, *s, height) for s in stretches}
+    # The rules' own digits are always candidates, so some grouping always reaches the end.
+    runs = {
+        s: sorted(set(_runs(boxes, rule_ends, *s, height)) | set(_rule_runs(rule_ends, *s)))
+        for s in stretches
+    }
     for s in sorted(stretches, key=lambda s: -len(runs[s])):
         if sum(len(r) for r in runs.values()) <= MAX_CANDIDATES:
             break
-        starts = [k for k in range(*s) if rule_ends[k]] + [s[1]]
-        runs[s] = list(itertools.pairwise(starts))  # the rules' grouping alone
+        runs[s] = _rule_runs(rule_ends, *s)  # the rules' grouping alone
 
     candidates: list[Candidate] = []
     out: list[tuple[int, int, list[int]]] = []
@@ -165,6 +171,11 @@ def plan(strokes: Sequence[Stroke], min_side: float = 0.0) -> Plan:
             candidates.append(Candidate(a, b, group, box, image))
         out.append((*s, members))
     return Plan(candidates, out, rule_ends)
+
+
+def _rule_runs(rule_ends: list[bool], first: int, stop: int) -> list[tuple[int, int]]:
+    starts = [k for k in range(first, stop) if rule_ends[k]] + [stop]
+    return list(itertools.pairwise(starts))
 
 
 def _runs(

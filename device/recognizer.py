@@ -145,6 +145,8 @@ class Recognizer:
             threshold = self._model.card.reject_threshold
         readings = self.classify(plan.images(), plan.boxes())
         digits = [readings[i] for i in plan.choose([r.confidence for r in readings], threshold)]
+        if not digits:  # specks only, each apart
+            raise NothingToReadError("nothing to read: a tap or a speck is not a digit")
         return Reading(digits, (time.perf_counter() - t0) * 1000.0)
 
     def read_single(self, ink: np.ndarray) -> Reading:

@@ -172,6 +172,25 @@ def test_taps_and_specks_are_never_digits(recognizer, pendigits_train):
         recognizer.read_strokes([speck], min_side=box.height / 4)
 
 
+def test_a_digit_of_strokes_each_too_small_is_read(recognizer, pendigits_train):
+    """Each stroke below the kiosk's speck size, the digit they make above it: read, not dropped."""
+
+    def side(strokes) -> float:
+        b = bounding_box(strokes)
+        return max(b.width, b.height)
+
+    rows = [r for r in pendigits_train if len(r["strokes"]) == 2]
+    rows = [r for r in rows if len(split_digits(_strokes(r))) == 1]
+    rows = [r for r in rows if side(_strokes(r)) > 1.2 * max(side([s]) for s in _strokes(r))][:20]
+    assert len(rows) == 20
+    for r in rows:
+        strokes = _strokes(r)
+        min_side = 1.1 * max(side([s]) for s in strokes)
+        assert len(recognizer.read_strokes(strokes, min_side=min_side).digits) == 1
+        plan = grouping.plan(strokes, min_side)  # however unsure the model is about it
+        assert len(plan.choose([0.2] * len(plan.readable), recognizer.reject_threshold)) == 1
+
+
 def test_too_many_candidates_fall_back_to_the_rules(recognizer, pendigits_train):
     rng = np.random.default_rng(2)
     rows = [pendigits_train[i] for i in rng.integers(len(pendigits_train), size=30)]
