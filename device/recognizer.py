@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import grouping
 from .errors import NothingToReadError
 from .loader import LoadedModel
-from .strokes import Stroke, bounding_box, split_digits, strokes_to_mnist
+from .strokes import Stroke
 
 if TYPE_CHECKING:  # segment imports OpenCV, which the kiosk's stroke path does without
     from .segment import FoundDigit, Segmentation
@@ -127,16 +128,25 @@ class Recognizer:
             for i, p in enumerate(probs)
         ]
 
-    def read_strokes(self, strokes: Sequence[Stroke]) -> Reading:
-        """Strokes (already parsed) → the digit or number written. NothingToReadError if empty."""
+    def read_strokes(self, strokes: Sequence[Stroke], min_side: float = 0.0) -> Reading:
+        """Strokes (already parsed) → the digit or number written. NothingToReadError if empty.
+
+        Which strokes make one digit is decided by reading: every plausible grouping's digits are
+        classified in one interpreter call and the grouping read best is kept (`grouping.py`).
+        Marks smaller than `min_side` (input units) are never read as digits of their own."""
         t0 = time.perf_counter()
         strokes = [s for s in strokes if len(s)]
         if not strokes:
             raise NothingToReadError("nothing to read: the canvas is empty")
-        groups = split_digits(strokes)
-        images = np.stack([strokes_to_mnist(g) for g in groups])
-        boxes = [bounding_box(g).as_list() for g in groups]
-        digits = self.classify(images, boxes)
+        plan = grouping.plan(strokes, min_side)
+        if not plan.readable:  # every mark a tap or (below min_side) a speck
+            raise NothingToReadError("nothing to read: a tap or a speck is not a digit")
+        with self._lock:
+            threshold = self._model.card.reject_threshold
+        readings = self.classify(plan.images(), plan.boxes())
+        digits = [readings[i] for i in plan.choose([r.confidence for r in readings], threshold)]
+        if not digits:  # specks only, each apart
+            raise NothingToReadError("nothing to read: a tap or a speck is not a digit")
         return Reading(digits, (time.perf_counter() - t0) * 1000.0)
 
     def read_single(self, ink: np.ndarray) -> Reading:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from digitkiosk.device import grouping
 from digitkiosk.device.errors import InputError, NothingToReadError
 from digitkiosk.device.mnist_prep import fit_to_mnist
 from digitkiosk.device.strokes import bounding_box, parse_strokes, split_digits, strokes_to_mnist
@@ -83,6 +84,127 @@ def test_read_number(recognizer, pendigits_train):
     reading = recognizer.read_strokes(_side_by_side(by_label[4], by_label[2], 0.3))
     assert reading.text == "42" and len(reading.digits) == 2
     assert reading.digits[0].box[0] < reading.digits[1].box[0]
+
+
+# -- recognition-driven grouping (device/grouping.py) ---------------------------------------------
+def _two_stroke_fours_rows(rows) -> list[dict]:
+    return [r for r in rows if r["label"] == 4 and len(r["strokes"]) == 2]
+
+
+def _two_stroke_fours(rows) -> list[list[np.ndarray]]:
+    """Real 4s written as two strokes that the geometric rules alone split in two."""
+    return [s for s in map(_strokes, _two_stroke_fours_rows(rows)) if len(split_digits(s)) == 2]
+
+
+def test_two_stroke_four_read_as_one_digit(recognizer, pendigits_train):
+    """The rules read these "?1", "21", "11"; reading decides they are one 4."""
+    fours = _two_stroke_fours(pendigits_train)
+    assert len(fours) >= 5
+    texts = [recognizer.read_strokes(s).text for s in fours]
+    assert sum(t == "4" for t in texts) >= 0.8 * len(fours), texts
+
+
+def _zero_in_two_strokes(row) -> list[np.ndarray]:
+    """A real one-stroke 0 as written in two strokes: pen lifted at its top and at its bottom."""
+    p = _strokes(row)[0]
+    top, bottom = sorted([int(p[:, 1].argmin()), int(p[:, 1].argmax())])
+    return [p[top : bottom + 1], np.concatenate([p[bottom:], p[: top + 1]])]
+
+
+def test_zero_in_two_strokes_not_split(recognizer, pendigits_train):
+    zeros = [r for r in pendigits_train if r["label"] == 0 and len(r["strokes"]) == 1][:150]
+    halves = [_zero_in_two_strokes(r) for r in zeros]
+    halves = [h for h in halves if min(len(a) for a in h) >= 3]
+    assert np.mean([len(split_digits(h)) == 2 for h in halves]) > 0.5  # the rules split most
+    read = [recognizer.read_strokes(h).text for h in halves]
+    assert np.mean([t == "0" for t in read]) >= 0.97
+
+
+def _one_and_two(rows, gap: float) -> list[np.ndarray]:
+    writer = next(r["writer"] for r in rows if r["label"] == 1)
+    one = next(r for r in rows if r["writer"] == writer and r["label"] == 1)
+    two = next(r for r in rows if r["writer"] == writer and r["label"] == 2)
+    return _side_by_side(one, two, gap)
+
+
+@pytest.mark.parametrize("gap", [0.0, 0.05, 0.2])
+def test_twelve_written_close_is_still_two_digits(recognizer, pendigits_train, gap):
+    reading = recognizer.read_strokes(_one_and_two(pendigits_train, gap))
+    assert reading.text == "12"
+
+
+def test_numbers_read_as_numbers(recognizer, pendigits_train):
+    rng = np.random.default_rng(0)
+    ok = 0
+    for _ in range(150):
+        a, b = (pendigits_train[i] for i in rng.integers(len(pendigits_train), size=2))
+        ok += len(recognizer.read_strokes(_side_by_side(a, b, rng.uniform(0.05, 0.4))).digits) == 2
+    assert ok / 150 >= 0.97
+
+
+def test_single_digits_read_as_one(recognizer, pendigits_train):
+    counts = [len(recognizer.read_strokes(_strokes(r)).digits) for r in pendigits_train[::6]]
+    assert np.mean(np.array(counts) == 1) >= 0.998
+
+
+def test_every_candidate_read_in_one_interpreter_call(recognizer, pendigits_train, monkeypatch):
+    calls = []
+    predict = recognizer.model.predict_probs
+    monkeypatch.setattr(recognizer.model, "predict_probs", lambda x: calls.append(len(x)) or predict(x))
+    strokes = _side_by_side(*_two_stroke_fours_rows(pendigits_train)[:2], 0.1)
+    plan = grouping.plan(strokes)
+    assert len(plan.readable) > len(strokes)  # more candidates than strokes: groupings were tried
+    recognizer.read_strokes(strokes)
+    assert calls == [len(plan.readable)]
+
+
+def test_taps_and_specks_are_never_digits(recognizer, pendigits_train):
+    digit = _strokes(pendigits_train[0])
+    box = bounding_box(digit)
+    tap = np.array([[box.x1 + 2 * box.height, box.y0]])
+    reading = recognizer.read_strokes([*digit, tap])
+    assert reading.text == str(pendigits_train[0]["label"])
+    with pytest.raises(NothingToReadError):
+        recognizer.read_strokes([tap, tap + 50])
+    speck = np.array([[box.x1 + box.height, box.y0], [box.x1 + box.height + 5, box.y0 + 5]])
+    assert len(recognizer.read_strokes([*digit, speck], min_side=box.height / 4).digits) == 1
+    with pytest.raises(NothingToReadError):
+        recognizer.read_strokes([speck], min_side=box.height / 4)
+
+
+def test_a_digit_of_strokes_each_too_small_is_read(recognizer, pendigits_train):
+    """Each stroke below the kiosk's speck size, the digit they make above it: read, not dropped."""
+
+    def side(strokes) -> float:
+        b = bounding_box(strokes)
+        return max(b.width, b.height)
+
+    rows = [r for r in pendigits_train if len(r["strokes"]) == 2]
+    rows = [r for r in rows if len(split_digits(_strokes(r))) == 1]
+    rows = [r for r in rows if side(_strokes(r)) > 1.2 * max(side([s]) for s in _strokes(r))][:20]
+    assert len(rows) == 20
+    for r in rows:
+        strokes = _strokes(r)
+        min_side = 1.1 * max(side([s]) for s in strokes)
+        assert len(recognizer.read_strokes(strokes, min_side=min_side).digits) == 1
+        plan = grouping.plan(strokes, min_side)  # however unsure the model is about it
+        assert len(plan.choose([0.2] * len(plan.readable), recognizer.reject_threshold)) == 1
+
+
+def test_too_many_candidates_fall_back_to_the_rules(recognizer, pendigits_train):
+    rng = np.random.default_rng(2)
+    rows = [pendigits_train[i] for i in rng.integers(len(pendigits_train), size=30)]
+    strokes: list[np.ndarray] = []
+    for r in rows:  # thirty digits written close together: one stretch
+        strokes = _side_by_side_strokes(strokes, _strokes(r), 0.05) if strokes else _strokes(r)
+    plan = grouping.plan(strokes)
+    assert len(plan.stretches) == 1 and len(plan.readable) <= len(strokes)  # the rules' groups
+    assert len(recognizer.read_strokes(strokes).digits) == len(plan.readable)
+
+
+def _side_by_side_strokes(sa, sb, gap: float) -> list[np.ndarray]:
+    ba, bb = bounding_box(sa), bounding_box(sb)
+    return sa + [p - [bb.x0, bb.y0] + [ba.x1 + gap * bb.height, ba.y0] for p in sb]
 
 
 def test_unsure_below_threshold(recognizer, loaded_model):

@@ -3,20 +3,20 @@
 A tap or a speck is not a digit, however confident the model would be about the blob it becomes
 once scaled up to 20x20 (the MNIST recipe scales every mark to the same size). So marks smaller
 than a fraction of the canvas are answered "too small", never guessed; specks beside real digits
-are ignored; and a canvas full of scribble is refused before it costs seconds of grouping.
+are never read as digits of their own (`read_strokes(min_side=...)`: joined to a digit or
+dropped); and a canvas full of scribble is refused before it costs seconds of grouping.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..errors import NothingToReadError
-from ..recognizer import Reading, Recognizer
-from ..strokes import bounding_box, split_digits, strokes_to_mnist
+from ..recognizer import Recognizer
+from ..strokes import bounding_box
 from .controller import CanvasResult
 
 log = logging.getLogger(__name__)
@@ -49,28 +49,10 @@ def read_canvas(
     box = bounding_box(strokes)
     if max(box.width, box.height) < min_side:
         return CanvasResult("too_small", message="Too small - write bigger")
-    # Specks beside real digits (a stray tap) are dropped rather than read as a digit of their own.
-    groups = [g for g in split_digits(strokes) if _side(g) >= min_side]
-    if not groups:
-        return CanvasResult("too_small", message="Too small - write bigger")
-    if len(groups) > MAX_DIGITS:
-        return CanvasResult("too_much", message="Too many marks - press Clear and write one number")
     try:
-        reading = _classify(recognizer, groups)
-    except NothingToReadError as e:
-        return CanvasResult("too_small", message=str(e))
+        reading = recognizer.read_strokes(strokes, min_side=min_side)
+    except NothingToReadError:  # every mark a speck
+        return CanvasResult("too_small", message="Too small - write bigger")
+    if len(reading.digits) > MAX_DIGITS:
+        return CanvasResult("too_much", message="Too many marks - press Clear and write one number")
     return CanvasResult("ok" if reading.sure else "unsure", reading)
-
-
-def _side(group: list[np.ndarray]) -> float:
-    b = bounding_box(group)
-    return max(b.width, b.height)
-
-
-def _classify(recognizer: Recognizer, groups: list[list[np.ndarray]]) -> Reading:
-    """What `Recognizer.read_strokes` does, for groups already split and filtered."""
-    t0 = time.perf_counter()
-    images = np.stack([strokes_to_mnist(g) for g in groups])
-    boxes = [bounding_box(g).as_list() for g in groups]
-    digits = recognizer.classify(images, boxes)
-    return Reading(digits, (time.perf_counter() - t0) * 1000.0)
