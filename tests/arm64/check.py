@@ -8,8 +8,9 @@
    cached; its Python runs under `qemu-aarch64-static -L ROOT` (no binfmt_misc, no root tricks)
    through a wrapper script that is also the process's `sys.executable`, so a child process
    (`digitkiosk bench`'s cold start) runs under emulation too. The emulated CPU is a Cortex-A72
-   (`QEMU_CPU`) and the userland's /proc/cpuinfo is a Raspberry Pi 4's (see README: without it,
-   LiteRT >= 2.2 reads the x86 host's /proc/cpuinfo through the emulator and crashes).
+   (`QEMU_CPU`, which the environment may override) and the userland's /proc/cpuinfo is a
+   Raspberry Pi 4's (see README: without it, LiteRT >= 2.2 reads the x86 host's /proc/cpuinfo
+   through the emulator and crashes).
 2. The project's wheel, built here by `pip wheel` from the working tree.
 3. For each interpreter: pip running *on arm64* resolves and downloads the wheels (so the
    environment markers of the `[device]` extra are evaluated as on a Pi); the resolved wheels
@@ -19,9 +20,11 @@
      `.venv-tflite` compatibility venv.
 4. Under emulation and natively, with the same inputs (MNIST test digits written as PNG files,
    pages of them, real pen digits of unseen writers): `answers.py` (the verified loader and its
-   self-test, every answer with its int8 input and raw int8 scores), `digitkiosk predict --json`
-   (single digits and pages), `digitkiosk strokes --json` and `digitkiosk bench`; every answer
-   must be equal on both machines (latencies aside).
+   self-test, every answer with its int8 input and raw int8 scores), `digitkiosk predict --json`,
+   `digitkiosk strokes --json` and (LiteRT) `digitkiosk bench`. The model, the self-test and every
+   digit and text must be the same on both machines; int8 scores and prepared inputs are compared
+   value by value, every difference is reported, and beyond MAX_SCORE_STEPS / MAX_INPUT_STEPS /
+   MAX_BOX_PX (or any difference in a pen digit's input) the check fails.
 
 Exit status 0 when everything ran and agreed, 1 otherwise, 77 when mmdebstrap or
 qemu-aarch64-static is missing. A summary goes to stdout and to CACHE/summary.json.
@@ -114,6 +117,10 @@ def must(proc, what: str) -> str:
         tail = "\n".join((proc.stderr or proc.stdout or "").strip().splitlines()[-12:])
         raise CheckError(f"{what}: {describe_exit(proc.returncode)}\n{tail}")
     return proc.stdout
+
+
+def emulated_cpu() -> str:
+    return os.environ.get("QEMU_CPU") or QEMU_CPU
 
 
 # --- the userland ---------------------------------------------------------------------------
@@ -587,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
         root = userland(cache)
         gpy = guest_python(cache, root, args.host_cpuinfo)
         python = must(run([gpy, "-VV"]), "the arm64 userland's python").strip()
-        summary["userland"] = {"cached": cached_root, "python": python, "qemu_cpu": QEMU_CPU}
+        summary["userland"] = {"cached": cached_root, "python": python, "qemu_cpu": emulated_cpu()}
         summary["timings_s"]["userland"] = round(time.perf_counter() - t0, 1)
         t0 = time.perf_counter()
         wheel = build_wheel(cache, NATIVE["litert"])
@@ -665,7 +672,8 @@ def litert_versions(versions, cache, gpy, inputs, host_python) -> dict:
 def report(summary: dict) -> None:
     u = summary.get("userland", {})
     print(
-        f"\narm64 check: Debian {SUITE} arm64 under qemu-user ({QEMU_CPU}, a Raspberry Pi 4's /proc/cpuinfo)"
+        f"\narm64 check: Debian {SUITE} arm64 under qemu-user ({emulated_cpu()}, "
+        "a Raspberry Pi 4's /proc/cpuinfo)"
     )
     print(f"  userland python: {u.get('python', '?')} (cached: {u.get('cached')})")
     for name, e in summary["sets"].items():
