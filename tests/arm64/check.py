@@ -595,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         gpy = guest_python(cache, root, args.host_cpuinfo)
         python = must(run([gpy, "-VV"]), "the arm64 userland's python").strip()
         summary["userland"] = {"cached": cached_root, "python": python, "qemu_cpu": emulated_cpu()}
+        summary["userland"]["cpuinfo"] = "the host's" if args.host_cpuinfo else "a Raspberry Pi 4's"
         summary["timings_s"]["userland"] = round(time.perf_counter() - t0, 1)
         t0 = time.perf_counter()
         wheel = build_wheel(cache, NATIVE["litert"])
@@ -671,10 +672,8 @@ def litert_versions(versions, cache, gpy, inputs, host_python) -> dict:
 
 def report(summary: dict) -> None:
     u = summary.get("userland", {})
-    print(
-        f"\narm64 check: Debian {SUITE} arm64 under qemu-user ({emulated_cpu()}, "
-        "a Raspberry Pi 4's /proc/cpuinfo)"
-    )
+    cpu, cpuinfo = u.get("qemu_cpu", emulated_cpu()), u.get("cpuinfo", "a Raspberry Pi 4's")
+    print(f"\narm64 check: Debian {SUITE} arm64 under qemu-user ({cpu}, {cpuinfo} /proc/cpuinfo)")
     print(f"  userland python: {u.get('python', '?')} (cached: {u.get('cached')})")
     for name, e in summary["sets"].items():
         v = e.get("arm64_versions", {})
