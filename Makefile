@@ -1,11 +1,13 @@
 # Two commands for a fresh machine (see README):
 #   make kiosk   set up the device environment and run the kiosk on the bundled model
 #   make test    set up everything (system packages, venvs, extras) and run the whole test suite
+#                (including the emulated arm64 check, tests/arm64)
+#   make arm64-check   only the emulated arm64 check (cached in .cache/arm64)
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: kiosk device-env dev-env test lint bench measure measure-scans
+.PHONY: kiosk device-env dev-env test lint bench measure measure-scans arm64-check
 
 device-env:
 	PY="$(PY)" bash .ci/setup.sh device
@@ -17,7 +19,10 @@ kiosk: device-env
 	$(BIN)/digitkiosk kiosk
 
 test: dev-env
-	DIGITKIOSK_REQUIRE_TFLITE_RUNTIME=1 $(BIN)/python -m pytest -q
+	DIGITKIOSK_REQUIRE_TFLITE_RUNTIME=1 DIGITKIOSK_REQUIRE_ARM64=1 $(BIN)/python -m pytest -q
+
+arm64-check: dev-env
+	bash .ci/arm64-check.sh
 
 lint: dev-env
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

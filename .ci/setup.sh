@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh machine. `device`: venv with the [device] extra. `dev`: also system packages for
-# the tests (Xvfb, xdotool, OpenSSH server, ImageMagick, sudo for the deploy account's rule), every
-# extra, and a second venv with tflite-runtime 2.14 + numpy<2 (what old 32-bit boards run) for the
-# compatibility tests.
+# the tests (Xvfb, xdotool, OpenSSH server, ImageMagick, sudo for the deploy account's rule; mmdebstrap and qemu-user-static for the
+# emulated arm64 check, .ci/arm64-check.sh), every extra, and a second venv with tflite-runtime
+# 2.14 + numpy<2 (what old 32-bit boards run) for the compatibility tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-dev}
@@ -12,7 +12,8 @@ pip_install() { "$@" --disable-pip-version-check -q; }
 
 if [ "$mode" = dev ]; then
   need=()
-  for pair in Xvfb:xvfb xdotool:xdotool sshd:openssh-server import:imagemagick xwd:x11-apps visudo:sudo; do
+  for pair in Xvfb:xvfb xdotool:xdotool sshd:openssh-server import:imagemagick xwd:x11-apps \
+      visudo:sudo mmdebstrap:mmdebstrap qemu-aarch64-static:qemu-user-static; do
     cmd=${pair%%:*}; pkg=${pair#*:}
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
   done
