@@ -140,6 +140,16 @@ def scan_annotations(root: str | Path) -> tuple[Path, list[dict]]:
     return ann, out
 
 
+def scan_amounts(root: str | Path) -> list[tuple[Path, str, list[tuple[list[float], int]]]]:
+    """Boxed scans as amounts, by file name: (path, the digits left to right, [(box, digit), ...]),
+    what the scan benchmark and tests score the image path against."""
+    _, images = scan_annotations(root)
+    return [
+        (im["path"], "".join(str(d) for d in im["labels"]), list(zip(im["boxes"], im["labels"], strict=True)))
+        for im in sorted(images, key=lambda im: im["file"])
+    ]
+
+
 def crop_box(gray: np.ndarray, box: list[float], margin: int = SCAN_MARGIN_PX) -> np.ndarray:
     x, y, w, h = box
     h_img, w_img = gray.shape[:2]

@@ -35,24 +35,10 @@ MARGIN = 2
 
 def load(data: Path, part: str) -> list[tuple[Path, str, list[tuple[list[float], int]]]]:
     """(path, amount, [(box, digit), ...] left to right) of the images in `part`, by file name."""
+    from digitkiosk.train.sources import scan_amounts
     from digitkiosk.train.splits import is_validation_scan
 
-    coco = json.loads((data / "train.json").read_text())
-    boxes: dict[int, list] = collections.defaultdict(list)
-    for a in coco["annotations"]:
-        boxes[a["image_id"]].append((a["bbox"], int(a["category_id"])))
-    out = []
-    for im in sorted(coco["images"], key=lambda i: i["file_name"]):
-        if is_validation_scan(im["file_name"]) != (part == "validation"):
-            continue
-        these = sorted(boxes[im["id"]], key=lambda b: b[0][0])
-        out.append((data / "train" / im["file_name"], "".join(str(d) for _, d in these), these))
-    return out
-
-
-def crop(gray: np.ndarray, box: list[float], margin: int = MARGIN) -> np.ndarray:
-    x, y, w, h = (int(v) for v in box)
-    return gray[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin]
+    return [s for s in scan_amounts(data) if is_validation_scan(s[0].name) == (part == "validation")]
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -93,6 +79,8 @@ def seed_reading(recognizer, images: list[np.ndarray]) -> list[str]:
 
 
 def main() -> None:
+    from digitkiosk.train.sources import crop_box
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--part", choices=("validation", "train"), default="validation")
     ap.add_argument("--data", default=str(DATA))
@@ -113,7 +101,7 @@ def main() -> None:
     crops, labels = [], []
     for gray, (_, _, boxes) in zip(grays, scans, strict=True):
         for box, digit in boxes:
-            crops.append(crop(gray, box))
+            crops.append(crop_box(gray, box, MARGIN))
             labels.append(str(digit))
     with tempfile.TemporaryDirectory() as tmp:
         files = []

@@ -114,17 +114,8 @@ def orand_scans(shared_data) -> list[tuple[Path, str, list[tuple[list[float], in
     """Real scanned cheque amounts (ORAND-CAR-A, ../shared/data/orand_car_a): (path, amount,
     [(box [x, y, w, h], digit), ...] left to right) for every image, validation part first (the
     fixed split of digitkiosk.train.splits), each part sorted by file name."""
-    import json
-
+    from digitkiosk.train.sources import scan_amounts
     from digitkiosk.train.splits import is_validation_scan
 
-    root = shared_data / "orand_car_a"
-    coco = json.loads((root / "train.json").read_text())
-    boxes: dict[int, list] = {}
-    for a in coco["annotations"]:
-        boxes.setdefault(a["image_id"], []).append((a["bbox"], int(a["category_id"])))
-    out = []
-    for im in sorted(coco["images"], key=lambda i: (not is_validation_scan(i["file_name"]), i["file_name"])):
-        these = sorted(boxes.get(im["id"], []), key=lambda b: b[0][0])
-        out.append((root / "train" / im["file_name"], "".join(str(d) for _, d in these), these))
-    return out
+    # A stable sort: file-name order within each part.
+    return sorted(scan_amounts(shared_data / "orand_car_a"), key=lambda s: not is_validation_scan(s[0].name))

@@ -7,12 +7,7 @@ import numpy as np
 import pytest
 from digitkiosk.device.errors import InputError, NothingToReadError
 from digitkiosk.device.segment import single_digit
-
-
-def crop_box(gray: np.ndarray, box: list[float], margin: int = 2) -> np.ndarray:
-    """An annotated digit cropped with `margin` pixels around its box (clipped to the image)."""
-    x, y, w, h = (int(v) for v in box)
-    return gray[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin]
+from digitkiosk.train.sources import crop_box
 
 
 def test_real_cheque_digit_crops(recognizer, orand_scans):
