@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +60,7 @@ class TrainResult:
     y_val: np.ndarray
     x_repr: np.ndarray  # representative images for int8 calibration (training set, unaugmented)
     calibration: dict | None = None  # the softmax temperature folded in (calibrate.py)
+    validation_parts: Parts | None = None  # x_val, y_val by source (split_with_parts)
 
 
 def load_sources(cfg: TrainConfig) -> list:
@@ -72,19 +73,20 @@ def load_sources(cfg: TrainConfig) -> list:
     return out
 
 
-def validation_parts(data: Mnist, cfg: TrainConfig) -> dict[str, tuple[np.ndarray, np.ndarray, dict]]:
-    """The validation digits by source (MNIST's held-out images, each source's held-out writers or
-    images) → {name: (x, y, the source's card entry)}, for the card's per-source figures."""
-    mnist_only = replace(cfg, pen=[], scans=[], pendigits=None, camera_digits=0)
-    _, _, x_val, y_val = split_data(data, mnist_only)
-    parts = {"mnist": (x_val, y_val, {"name": "mnist", "kind": "mnist", "validation_digits": len(y_val)})}
-    for src in load_sources(cfg):
-        parts[src.name] = (src.x_val, src.y_val, src.card_entry())
-    return parts
+Parts = dict[str, tuple[np.ndarray, np.ndarray, dict]]
 
 
 def split_data(data: Mnist, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """→ x_train, y_train, x_val, y_val as uint8 images and labels."""
+    return split_with_parts(data, cfg)[:4]
+
+
+def split_with_parts(
+    data: Mnist, cfg: TrainConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Parts]:
+    """split_data, plus the validation digits by source (MNIST's held-out images, each source's
+    held-out writers or images) → {name: (x, y, the source's card entry)}, for the card's
+    per-source figures; the sources are loaded (rendered, cut) once for both."""
     rng = np.random.default_rng(cfg.seed)
     x, y = data.x_train, data.y_train
     if cfg.limit:
@@ -94,8 +96,11 @@ def split_data(data: Mnist, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, n
     val, tr = order[:n_val], order[n_val:]
     x_tr, y_tr, x_val, y_val = x[tr], y[tr], x[val], y[val]
     mnist_tr = (x_tr, y_tr)
+    mnist_entry = {"name": "mnist", "kind": "mnist", "validation_digits": len(y_val)}
+    parts: Parts = {"mnist": (x_val, y_val, mnist_entry)}
     pen_train: list[dict] = []
     for src in load_sources(cfg):
+        parts[src.name] = (src.x_val, src.y_val, src.card_entry())
         pen_train += src.records
         x_tr = np.concatenate([x_tr, *[src.x_train] * src.repeat])
         y_tr = np.concatenate([y_tr, *[src.y_train] * src.repeat])
@@ -107,7 +112,7 @@ def split_data(data: Mnist, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, n
         # From training glyphs only: validation images and held-out pen writers stay unseen.
         cx, cy = camera_digits(mnist_tr, pen_train, cfg.camera_digits, cfg.seed)
         x_tr, y_tr = np.concatenate([x_tr, cx]), np.concatenate([y_tr, cy])
-    return x_tr, y_tr, x_val, y_val
+    return x_tr, y_tr, x_val, y_val, parts
 
 
 def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
@@ -121,7 +126,7 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
     # Same seed → same model: without this, multi-threaded kernels sum in a varying order and two
     # runs drift apart. On this CPU it costs little.
     tf.config.experimental.enable_op_determinism()
-    x_tr, y_tr, x_val, y_val = split_data(data, cfg)
+    x_tr, y_tr, x_val, y_val, parts = split_with_parts(data, cfg)
     log.info("training on %d images, validating on %d", len(x_tr), len(x_val))
 
     def to_float(x: np.ndarray) -> np.ndarray:
@@ -195,4 +200,5 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
         y_val=y_val,
         x_repr=x_tr[repr_idx],
         calibration=calibration,
+        validation_parts=parts,
     )

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
 def _fit(args: argparse.Namespace, argv: list[str]) -> int:
     from .augment import AugmentConfig  # imports TensorFlow: only for the commands that train
-    from .fit import TrainConfig, train, validation_parts
+    from .fit import TrainConfig, train
 
     data = load_mnist(args.data)
     cfg = TrainConfig(
@@ -67,7 +67,7 @@ def _fit(args: argparse.Namespace, argv: list[str]) -> int:
         data_checksums=data.checksums,
         version=args.version or dt.datetime.now(dt.timezone.utc).strftime("%Y.%m.%d.%H%M"),
         calibration=result.calibration,
-        validation_parts=validation_parts(data, cfg),
+        validation_parts=result.validation_parts,
     )
     card_path = finish(model, data, result.x_repr, result.x_val, result.y_val, info, out, cfg.name)
     print(json.dumps({"card": str(card_path), **_headline(card_path)}))
@@ -82,7 +82,7 @@ def _export(args: argparse.Namespace) -> int:
     from .augment import AugmentConfig
     from .card import TrainingInfo, finish
     from .errors import DataError
-    from .fit import TrainConfig, split_data, validation_parts
+    from .fit import TrainConfig, split_with_parts
 
     keras_path = Path(args.keras_model)
     if not keras_path.is_file():
@@ -104,7 +104,7 @@ def _export(args: argparse.Namespace) -> int:
         elif hasattr(cfg, key):
             setattr(cfg, key, value)
     data = load_mnist(args.data)
-    x_tr, _, x_val, y_val = split_data(data, cfg)
+    x_tr, _, x_val, y_val, parts = split_with_parts(data, cfg)
     import numpy as np
 
     rng = np.random.default_rng(cfg.seed + 1)
@@ -121,7 +121,7 @@ def _export(args: argparse.Namespace) -> int:
         version=args.version or dt.datetime.now(dt.timezone.utc).strftime("%Y.%m.%d.%H%M"),
         # The saved model already has its temperature folded in: carried over, not fitted again.
         calibration=json.loads(old.read_text()).get("calibration") if old.is_file() else None,
-        validation_parts=validation_parts(data, cfg),
+        validation_parts=parts,
     )
     card_path = finish(keras.models.load_model(keras_path), data, x_repr, x_val, y_val, info, out, name)
     print(json.dumps({"card": str(card_path), **_headline(card_path)}))
