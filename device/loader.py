@@ -36,6 +36,9 @@ DEFAULT_MODEL_NAME = "digitnet.tflite"
 ENV_MODEL = "DIGITKIOSK_MODEL"
 ENV_THREADS = "DIGITKIOSK_THREADS"
 SELFTEST_MIN_ACCURACY = 0.9
+# What a model may answer: the ten digits, then optionally "none" (not a digit, a mark or two
+# digits in one box) as an eleventh class.
+KNOWN_LABELS = [*(str(d) for d in range(10)), "none"]
 
 # Package identity (card + signature + model bytes: everything verified) → why the interpreter
 # checks refused it. Trust refusals are not remembered: they depend on the trust directory, which
@@ -79,7 +82,7 @@ class LoadedModel:
     trust: str = ""  # what vouched for it: "key <id>", the bundled-model pin, development mode
 
     def predict_probs(self, images: np.ndarray) -> np.ndarray:
-        """(N, 28, 28) float in [0, 1] → (N, 10) probabilities."""
+        """(N, 28, 28) float in [0, 1] → (N, 10) probabilities (N, 11 with "none" last)."""
         return self.runner.predict(images)
 
     def describe(self) -> dict:
@@ -160,6 +163,8 @@ def _build(
         raise ModelShapeError(
             f"shape mismatch: {path} has {card.output.shape[-1]} outputs for {len(card.labels)} labels"
         )
+    if card.labels not in (KNOWN_LABELS[:10], KNOWN_LABELS):
+        raise ModelShapeError(f"{path}: labels must be the digits 0-9, optionally none (not a digit) last")
     accuracy = _self_test(runner, path)
     return LoadedModel(card, runner, backend.name, path, digest, accuracy)
 
@@ -191,7 +196,10 @@ def _self_test(runner: Runner, path: Path) -> float:
         probs = runner.predict(images.astype(np.float32) / 255.0)
     except (ValueError, RuntimeError) as e:
         raise SelfTestFailedError(f"self-test failed: {path} does not run ({_first_line(e)})") from None
-    if probs.shape != (len(labels), 10) or not np.isfinite(probs).all():
+    # Ten digits, or ten and "none" (not a digit); the card's labels say which (checked above).
+    if probs.ndim != 2 or probs.shape[0] != len(labels) or probs.shape[1] not in (10, 11):
+        raise SelfTestFailedError(f"self-test failed: {path} gives malformed output {probs.shape}")
+    if not np.isfinite(probs).all():
         raise SelfTestFailedError(f"self-test failed: {path} gives malformed output {probs.shape}")
     if np.abs(probs.sum(axis=1) - 1.0).max() > 0.05:
         raise SelfTestFailedError(f"self-test failed: {path} does not output probabilities")

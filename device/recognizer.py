@@ -23,14 +23,15 @@ if TYPE_CHECKING:  # segment imports OpenCV, which the kiosk's stroke path does 
     from .segment import FoundDigit, Segmentation
 
 UNSURE = "?"
+DIGITS = 10  # a model's first ten classes are the digits; an eleventh is "none" (not a digit)
 
 
 @dataclass
 class DigitReading:
-    digit: int | None  # None when below the reject threshold
-    confidence: float
-    top3: list[tuple[int, float]]
-    probs: np.ndarray  # (10,)
+    digit: int | None  # None when below the reject threshold, or when read as not a digit
+    confidence: float  # of the best digit
+    top3: list[tuple[int, float]]  # digits only
+    probs: np.ndarray  # (10,), or (11,) with "none" (not a digit) last
     image: np.ndarray  # the (28, 28) input the model saw
     box: list[float] | None = None  # [x, y, width, height] in input coordinates
 
@@ -38,18 +39,25 @@ class DigitReading:
     def from_probs(
         cls, probs: np.ndarray, threshold: float, image: np.ndarray, box: list[float] | None = None
     ) -> DigitReading:
-        """The reading a class-probability vector gives: best class, or None below `threshold`."""
-        order = np.argsort(probs)[::-1][:3]
+        """The reading a class-probability vector gives: the best digit, or None below
+        `threshold` or when the model's eleventh answer, "none" (not a digit), is likelier."""
+        digits = probs[:DIGITS]
+        order = np.argsort(digits)[::-1][:3]
         best = int(order[0])
-        conf = float(probs[best])
+        conf = float(digits[best])
         return cls(
-            digit=best if conf >= threshold else None,
+            digit=best if conf >= threshold and conf > float(probs[DIGITS:].sum()) else None,
             confidence=conf,
-            top3=[(int(c), float(probs[c])) for c in order],
+            top3=[(int(c), float(digits[c])) for c in order],
             probs=probs,
             image=image,
             box=box,
         )
+
+    @property
+    def not_a_digit(self) -> float:
+        """The probability that this is not a digit at all (0 for a ten-class model)."""
+        return float(self.probs[DIGITS:].sum())
 
     @property
     def label(self) -> str:
@@ -61,6 +69,8 @@ class DigitReading:
             "confidence": round(self.confidence, 4),
             "top3": [[int(c), round(float(p), 4)] for c, p in self.top3],
         }
+        if len(self.probs) > DIGITS:
+            d["not_a_digit"] = round(self.not_a_digit, 4)
         if self.box is not None:
             d["box"] = self.box
         return d

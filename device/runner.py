@@ -58,7 +58,7 @@ class Runner:
         return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """images (N, 28, 28) float in [0, 1] → probabilities (N, 10)."""
+        """images (N, 28, 28) float in [0, 1] → probabilities (N, classes): 10, or 11 with "none"."""
         images = np.asarray(images, dtype=np.float32)
         if images.ndim == 2:
             images = images[None]
@@ -70,4 +70,6 @@ class Runner:
                 self._it.set_tensor(self._in["index"], self._quantize(chunk))
                 self._it.invoke()
                 outs.append(self._dequantize(self._it.get_tensor(self._out["index"])))
-        return np.concatenate(outs, axis=0) if outs else np.zeros((0, 10), np.float32)
+        if not outs:
+            return np.zeros((0, int(self._out["shape"][-1])), np.float32)
+        return np.concatenate(outs, axis=0)

@@ -145,11 +145,13 @@ def test_self_test_refuses_untrained_model_and_never_retries(
     it = loader.get_backend("litert").interpreter(model.read_bytes())
     it.allocate_tensors()
     for key, details in (("input", it.get_input_details()[0]), ("output", it.get_output_details()[0])):
+        card[key]["shape"] = [int(v) for v in details["shape"]]
         card[key]["quantization"] = {
             "scale": float(details["quantization"][0]),
             "zero_point": int(details["quantization"][1]),
         }
     card["file"] = model.name
+    card["labels"] = card["labels"][: card["output"]["shape"][-1]]  # whichever model is bundled
     model.with_suffix(".json").write_text(json.dumps(card))
     rewrite_card(model)
     with pytest.raises(SelfTestFailedError, match="self-test failed"):

@@ -189,3 +189,35 @@ def test_export_keeps_how_the_model_was_trained(smoke_run, mnist_dir, tmp_path):
     assert new["training"]["config"]["augment"]["elastic_px"] == 2.5
     assert new["training"]["config"]["limit"] == 4000
     assert new["training"]["command"] == card["training"]["command"]
+
+
+@pytest.mark.slow
+def test_a_ten_class_run_grows_a_none_class_that_the_device_reads(
+    smoke_run, mnist_dir, mnist_test, tmp_path, capsys, monkeypatch
+):
+    """--init-weights continues from a run; with --not-a-digit the model gets an eleventh class,
+    "none", trained on digits squeezed in pairs and on marks; the device loads it and says so."""
+    from digitkiosk.device.loader import load_model
+    from digitkiosk.device.recognizer import Recognizer
+    from digitkiosk.train.negatives import negatives
+
+    args = _smoke_args(mnist_dir, tmp_path)
+    args[args.index("--limit") + 1] = "2000"
+    args += ["--not-a-digit", "0.3", "--init-weights", str(smoke_run / "smoke.keras")]
+    assert cli.main(args) == 0
+    card = json.loads((tmp_path / "smoke.json").read_text())
+    assert card["labels"] == [*(str(i) for i in range(10)), "none"]
+    assert card["output"]["shape"] == [1, 11]
+    assert card["training"]["config"]["not_a_digit"] == 0.3
+    assert card["metrics"]["validation"]["none"]["digits"] > 0
+    monkeypatch.setenv("DIGITKIOSK_ALLOW_UNSIGNED", "1")  # a fresh run is not signed
+    recognizer = Recognizer(load_model(tmp_path / "smoke.json"))
+    pairs, _ = negatives(mnist_test[0][:1000], 200, seed=9)
+    readings = recognizer.classify(pairs.astype(np.float32) / 255.0)
+    # One epoch on 2,000 images: "none" is learnt far above chance (1 in 11), not perfectly.
+    assert np.mean([r.not_a_digit > 0.5 for r in readings]) > 0.4
+    # A different architecture is a one-line error, not a traceback.
+    bad = [*_smoke_args(mnist_dir, tmp_path / "bad"), "--widths", "8,8,8,8,8"]
+    bad += ["--init-weights", str(smoke_run / "smoke.keras")]
+    assert cli.main(bad) == 2
+    assert "different architecture" in capsys.readouterr().err

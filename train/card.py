@@ -17,7 +17,14 @@ from digitkiosk.device.mnist_prep import PREP_ID
 from digitkiosk.device.modelcard import CARD_FORMAT
 
 from .data import Mnist
-from .evaluate import choose_reject_threshold, compute_metrics, predict_u8, tflite_runner, write_report
+from .evaluate import (
+    choose_reject_threshold,
+    compute_metrics,
+    device_answers,
+    predict_u8,
+    tflite_runner,
+    write_report,
+)
 from .export import export
 
 log = logging.getLogger(__name__)
@@ -85,7 +92,8 @@ def finish(
         "size_bytes": len(int8_bytes),
         "input": input_spec,
         "output": output_spec,
-        "labels": LABELS,
+        # "none" (not a digit, train/negatives.py) when the model has an eleventh output.
+        "labels": LABELS + ["none"] * (int(model.output_shape[-1]) - len(LABELS)),
         "preprocessing": PREP_ID,
         "reject_threshold": reject["threshold"],
         "reject_threshold_detail": reject,
@@ -159,13 +167,13 @@ def _validation_figures(runner, parts: dict, threshold: float) -> dict:
         if not len(y):
             continue
         probs = predict_u8(runner, x)
-        correct = probs.argmax(axis=1) == y
-        answered = probs.max(axis=1) >= threshold
+        correct = probs.argmax(axis=1) == y  # "none" examples: read as none
+        best, answered = device_answers(probs, threshold)  # "none" examples: read as a digit
         out[name] = {
             "digits": len(y),
             "accuracy": round(float(correct.mean()), 4),
             "answered": round(float(answered.mean()), 4),
-            "answered_accuracy": round(float(correct[answered].mean()), 4) if answered.any() else None,
+            "answered_accuracy": round(float((best == y)[answered].mean()), 4) if answered.any() else None,
         }
     return out
 

@@ -70,7 +70,7 @@ def _source(v: str) -> str:
     return v
 
 
-def _smoothing(v: str) -> float:
+def _smoothing(v: str) -> float:  # also a fraction of extra images (--not-a-digit)
     x = _number(v)
     if not 0.0 <= x < 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1): {v}")
@@ -128,6 +128,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="train on every writer and image too, instead of holding out the fixed validation "
         "writers and images (train/splits.py); validation is then MNIST only",
+    )
+    f.add_argument(
+        "--not-a-digit",
+        type=_smoothing,
+        default=0.0,
+        metavar="FRACTION",
+        help="add an eleventh class, none (not a digit), trained on this fraction of extra images: "
+        "two training digits squeezed into one box, dots, commas, dashes (e.g. 0.1; default: 0)",
+    )
+    f.add_argument(
+        "--vary-pen",
+        action="store_true",
+        help="render each pen digit's repeat copies (REPEAT above 1) from varied strokes: strokes "
+        "placed independently, ends trimmed or extended, some slashed 0s, crossed 7s, flagged 1s",
+    )
+    f.add_argument(
+        "--init-weights",
+        metavar="MODEL.keras",
+        help="start from this earlier run's weights (same --widths and --head) instead of random ones",
     )
     f.add_argument(
         "--no-calibrate",

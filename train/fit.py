@@ -30,6 +30,9 @@ class TrainConfig:
     pendigits_repeat: int = 2  # how often each pen digit appears per epoch (default pen weight)
     pen: list[str] = field(default_factory=list)  # more pen files, "PATH" or "PATH:REPEAT"
     scans: list[str] = field(default_factory=list)  # boxed scan folders (COCO), "DIR" or "DIR:REPEAT"
+    not_a_digit: float = 0.0  # "none" negatives as a fraction of the training set (negatives.py)
+    vary_pen: bool = False  # pen repeat copies rendered from varied strokes (pen_variation.py)
+    init_weights: str | None = None  # start from this .keras model's weights (same architecture)
     hold_out: bool = True  # hold out the fixed validation writers / images (splits.py)
     calibrate: bool = True  # fit a softmax temperature on the validation digits before export
     camera_digits: int = 0  # digits photographed on synthetic pages to train on too (camera_digits.py)
@@ -65,10 +68,15 @@ class TrainResult:
 
 def load_sources(cfg: TrainConfig) -> list:
     """The configured pen and scan sources, each split by writer / image (sources.py)."""
+    from .pen_variation import PenVariation
     from .sources import load_pen, load_scans, parse_source
 
     pens = ([cfg.pendigits] if cfg.pendigits else []) + list(cfg.pen)
-    out = [load_pen(*parse_source(p, cfg.pendigits_repeat), hold_out=cfg.hold_out) for p in pens]
+    variation = PenVariation() if cfg.vary_pen else None
+    out = [
+        load_pen(*parse_source(p, cfg.pendigits_repeat), cfg.hold_out, variation, seed=cfg.seed + i)
+        for i, p in enumerate(pens)
+    ]
     out += [load_scans(*parse_source(d, 1), hold_out=cfg.hold_out) for d in cfg.scans]
     return out
 
@@ -102,8 +110,8 @@ def split_with_parts(
     for src in load_sources(cfg):
         parts[src.name] = (src.x_val, src.y_val, src.card_entry())
         pen_train += src.records
-        x_tr = np.concatenate([x_tr, *[src.x_train] * src.repeat])
-        y_tr = np.concatenate([y_tr, *[src.y_train] * src.repeat])
+        x_copies, y_copies = src.training_copies()
+        x_tr, y_tr = np.concatenate([x_tr, x_copies]), np.concatenate([y_tr, y_copies])
         x_val = np.concatenate([x_val, src.x_val])
         y_val = np.concatenate([y_val, src.y_val])
     if cfg.camera_digits:
@@ -112,7 +120,41 @@ def split_with_parts(
         # From training glyphs only: validation images and held-out pen writers stay unseen.
         cx, cy = camera_digits(mnist_tr, pen_train, cfg.camera_digits, cfg.seed)
         x_tr, y_tr = np.concatenate([x_tr, cx]), np.concatenate([y_tr, cy])
+    if cfg.not_a_digit:
+        from .negatives import negatives
+
+        # Made of each part's own digits: validation negatives never share a digit with training.
+        nx, ny = negatives(x_tr, round(cfg.not_a_digit * len(x_tr)), cfg.seed)
+        vx, vy = negatives(x_val, round(cfg.not_a_digit * len(x_val)), cfg.seed + 1)
+        entry = {"name": "none", "kind": "negatives", "train_digits": len(ny), "validation_digits": len(vy)}
+        parts["none"] = (vx, vy, entry)
+        x_tr, y_tr = np.concatenate([x_tr, nx]), np.concatenate([y_tr, ny])
+        x_val, y_val = np.concatenate([x_val, vx]), np.concatenate([y_val, vy])
     return x_tr, y_tr, x_val, y_val, parts
+
+
+def _start_from(model, path: str) -> None:
+    """Continue from an earlier run's weights: same architecture, or a clear error."""
+    import keras
+
+    from .errors import DataError
+
+    try:
+        base = keras.models.load_model(path, compile=False)
+    except (OSError, ValueError) as e:
+        raise DataError(f"--init-weights {path}: not a readable Keras model ({e})") from None
+    mine, theirs = model.get_weights(), base.get_weights()
+    kernel, bias = mine[-2], mine[-1]
+    if len(mine) == len(theirs) and theirs[-1].shape[0] == 10 and bias.shape[0] == 11:
+        # A ten-class model grows a "none" class: its digits' weights kept, "none" starts small
+        # and slightly unlikely, and is learnt in the first epochs.
+        kernel = np.concatenate([theirs[-2], kernel[:, 10:] * 0.1], axis=1)
+        bias = np.concatenate([theirs[-1], [float(theirs[-1].min())]]).astype(theirs[-1].dtype)
+        theirs = [*theirs[:-2], kernel, bias]
+    if [w.shape for w in mine] != [w.shape for w in theirs]:
+        raise DataError(f"--init-weights {path}: a different architecture (check --widths and --head)")
+    model.set_weights(theirs)
+    log.info("starting from the weights of %s", path)
 
 
 def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
@@ -132,9 +174,10 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
     def to_float(x: np.ndarray) -> np.ndarray:
         return (x.astype(np.float32) / 255.0)[..., None]
 
+    classes = 11 if cfg.not_a_digit else 10
     steps = int(np.ceil(len(x_tr) / cfg.batch_size))
     train_ds = (
-        tf.data.Dataset.from_tensor_slices((to_float(x_tr), keras.utils.to_categorical(y_tr, 10)))
+        tf.data.Dataset.from_tensor_slices((to_float(x_tr), keras.utils.to_categorical(y_tr, classes)))
         .shuffle(len(x_tr), seed=cfg.seed, reshuffle_each_iteration=True)
         .batch(cfg.batch_size)
     )
@@ -145,10 +188,12 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
         .prefetch(tf.data.AUTOTUNE)
     )
     val_ds = tf.data.Dataset.from_tensor_slices(
-        (to_float(x_val), keras.utils.to_categorical(y_val, 10))
+        (to_float(x_val), keras.utils.to_categorical(y_val, classes))
     ).batch(512)
 
-    model = build_model(tuple(cfg.widths), dropout=cfg.dropout, head=cfg.head)
+    model = build_model(tuple(cfg.widths), dropout=cfg.dropout, head=cfg.head, classes=classes)
+    if cfg.init_weights:
+        _start_from(model, cfg.init_weights)
     log.info("model: %d parameters, %.2fM multiply-adds", model.count_params(), multiply_adds(model) / 1e6)
     # Warm up for one epoch, but never more than a tenth of the run (a 1-epoch smoke run must learn).
     warmup = max(1, min(steps, steps * cfg.epochs // 10))

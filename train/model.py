@@ -21,7 +21,7 @@ HEADS = ("gap", "flatten")
 
 
 def build_model(
-    widths: tuple[int, ...] = DEFAULT_WIDTHS, dropout: float = 0.3, head: str = "gap"
+    widths: tuple[int, ...] = DEFAULT_WIDTHS, dropout: float = 0.3, head: str = "gap", classes: int = 10
 ) -> keras.Model:
     """head: "gap" pools the 7x7 map (smallest); "flatten" keeps where each feature is (+31k
     parameters, +31k multiply-adds), which MNIST rewards."""
@@ -42,7 +42,8 @@ def build_model(
         raise ValueError(f"head must be one of {HEADS}")
     x = layers.GlobalAveragePooling2D(name="pool")(x) if head == "gap" else layers.Flatten(name="flatten")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(10, activation="softmax", name="probs")(x)
+    # 10 digits, or 11 with "none" (not a digit, negatives.py) as the last class.
+    outputs = layers.Dense(classes, activation="softmax", name="probs")(x)
     return keras.Model(inputs, outputs, name="digitnet")
 
 

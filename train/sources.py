@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .pen_variation import PenVariation, vary
 from .splits import is_validation_scan, is_validation_writer, pen_writer
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,17 @@ class SourceData:
     val_units: int
     records: list[dict] = field(default_factory=list, repr=False)  # training pen records (camera_digits)
     skipped: int = 0  # scan boxes the device's preparation found no ink in
+    # The repeat copies after the first, when they are varied renderings (pen_variation.py)
+    # rather than duplicates of x_train.
+    x_varied: np.ndarray | None = field(default=None, repr=False)
+    y_varied: np.ndarray | None = field(default=None, repr=False)
+    variation: dict | None = None
+
+    def training_copies(self) -> tuple[np.ndarray, np.ndarray]:
+        """The training part as shown per epoch: `repeat` copies, varied where configured."""
+        if self.x_varied is None or self.y_varied is None:
+            return np.concatenate([self.x_train] * self.repeat), np.concatenate([self.y_train] * self.repeat)
+        return np.concatenate([self.x_train, self.x_varied]), np.concatenate([self.y_train, self.y_varied])
 
     def card_entry(self) -> dict:
         unit = "writers" if self.kind == "pen" else "images"
@@ -59,6 +71,7 @@ class SourceData:
             f"train_{unit}": self.train_units,
             f"validation_{unit}": self.val_units,
             **({"skipped_no_ink": self.skipped} if self.kind == "scans" else {}),
+            **({"varied_copies": self.variation} if self.variation else {}),
         }
 
 
@@ -76,8 +89,16 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_pen(path: str | Path, repeat: int, hold_out: bool = True) -> SourceData:
-    """A JSON-lines pen file → images rendered by the device's stroke path, split by writer."""
+def load_pen(
+    path: str | Path,
+    repeat: int,
+    hold_out: bool = True,
+    variation: PenVariation | None = None,
+    seed: int = 0,
+) -> SourceData:
+    """A JSON-lines pen file → images rendered by the device's stroke path, split by writer.
+    With `variation`, the repeat copies after the first are rendered from varied strokes of the
+    training writers (pen_variation.py); validation writers are rendered as written, once."""
     from .pendigits import load_jsonl, render
 
     path = Path(path)
@@ -103,11 +124,29 @@ def load_pen(path: str | Path, repeat: int, hold_out: bool = True) -> SourceData
         val_units=len(val_writers),
         records=[r for r, v in zip(rows, is_val, strict=True) if not v],
     )
+    if variation is not None and repeat > 1:
+        src.x_varied, src.y_varied = _varied_copies(src.records, repeat - 1, variation, seed)
+        src.variation = variation.to_json()
     log.info(
         "pen source %s: %d train digits (%d writers), %d validation (%d writers)",
         src.name, len(src.y_train), src.train_units, len(src.y_val), src.val_units,
     )  # fmt: skip
     return src
+
+
+def _varied_copies(
+    rows: list[dict], copies: int, variation: PenVariation, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    from .pendigits import render
+
+    rng = np.random.default_rng(seed)
+    varied = [
+        {**r, "strokes": vary(r["strokes"], int(r["label"]), rng, variation)}
+        for _ in range(copies)
+        for r in rows
+    ]
+    x, y, _ = render(varied)
+    return x, y
 
 
 def scan_annotations(root: str | Path) -> tuple[Path, list[dict]]:

@@ -253,6 +253,9 @@ def present(result: CanvasResult, last_stroke: np.ndarray | None = None) -> Pres
         where = "" if len(digits) == 1 else f" about digit {', '.join(map(str, unsure))}"
         best = max(digits, key=lambda x: -x.confidence if x.digit is None else -2.0)
         caption = f"Not sure{where} (maybe {best.top3[0][0]}?) - try writing it again"
+        if best.not_a_digit > best.confidence:  # the model's eleventh answer, where it has one
+            what = "That" if len(digits) == 1 else f"Mark {', '.join(map(str, unsure))}"
+            caption = f"{what} does not look like a digit - try writing it again"
         return Presentation(reading.text, caption, False, d.probs, label, images)
     confidence = min(x.confidence for x in digits)
     return Presentation(reading.text, f"{confidence:.0%} sure", True, d.probs, label, images)

@@ -193,7 +193,8 @@ def test_a_long_scribble_gives_an_answer_not_an_error(recognizer):
 def test_presentation_of_sure_unsure_and_multi_digit(recognizer, pendigits_train):
     result = read_canvas(recognizer, canvas_strokes(pendigits_train[0]), SIZE)
     p = present(result)
-    assert p.big == result.reading.text and p.bars.shape == (10,) and len(p.images) == 1
+    classes = len(recognizer.model.card.labels)  # 10 digits, or 11 with "none" (not a digit)
+    assert p.big == result.reading.text and p.bars.shape == (classes,) and len(p.images) == 1
     assert p.images[0].shape == (28, 28)
     if result.reading.sure:
         assert p.sure and p.caption.endswith("% sure")
@@ -202,6 +203,9 @@ def test_presentation_of_sure_unsure_and_multi_digit(recognizer, pendigits_train
     d.digit = None  # as if below the reject threshold
     unsure = present(CanvasResult("unsure", result.reading))
     assert unsure.big == "?" and not unsure.sure and unsure.caption.startswith("Not sure")
+    d.probs, d.confidence = np.eye(11, dtype=np.float32)[10], 0.0  # as if read as "none"
+    caption = present(CanvasResult("unsure", result.reading)).caption
+    assert caption.startswith("That does not look like a digit")
 
     two = read_canvas(recognizer, canvas_strokes(pendigits_train[3], pendigits_train[8]), SIZE)
     last_right = np.array([[850.0, 300.0]])
