@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 MAX_MODEL_BYTES = 16 * 1024 * 1024
 TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8
 MODEL_SUFFIX = ".tflite"
-PIN_FILE = "TRUSTED"  # in digitkiosk.models: `sha256sum` lines of the bundled model's card
+PIN_FILE = "TRUSTED"  # in digitkiosk.models: `sha256sum` lines of the bundled models' cards
 BUNDLED = "bundled model (pinned sha256)"
 UNSIGNED = "unsigned (development mode)"
 

@@ -20,6 +20,7 @@ from .loader import LoadedModel
 from .strokes import Stroke
 
 if TYPE_CHECKING:  # segment imports OpenCV, which the kiosk's stroke path does without
+    from .line_reader import LineModel
     from .segment import FoundDigit, Segmentation
 
 UNSURE = "?"
@@ -105,9 +106,12 @@ class Reading:
 
 
 class Recognizer:
-    def __init__(self, model: LoadedModel) -> None:
+    def __init__(self, model: LoadedModel, line_model: LineModel | None = None) -> None:
         self._model = model
         self._lock = threading.Lock()
+        # Fields (a cheque's amount box) are read by this segmentation-free line model when
+        # there is one (`line_reader.read_field`), by segmentation otherwise.
+        self.line_model = line_model
 
     @property
     def model(self) -> LoadedModel:
@@ -170,9 +174,19 @@ class Recognizer:
 
     def read_image(self, image: np.ndarray) -> Reading:
         """A photo or scan: every digit found, ordered in lines top to bottom, left to right."""
+        t0 = time.perf_counter()
+        if self.line_model is not None:
+            from .line_reader import is_field, read_field
+
+            if is_field(image):
+                return read_field(self, self.line_model, image, t0)
+        return self.read_by_segmentation(image, t0)
+
+    def read_by_segmentation(self, image: np.ndarray, t0: float | None = None) -> Reading:
+        """`read_image` without the line model: digits found, cut and read one by one."""
         from .segment import find_digits
 
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if t0 is None else t0
         found = find_digits(image)
         if not found.digits:
             raise NothingToReadError("nothing to read: no digits found in the image")

@@ -43,11 +43,19 @@ def trust_policy(args: argparse.Namespace):
     return TrustPolicy.from_env(args.trust_dir, args.allow_unsigned)
 
 
-def open_recognizer(args: argparse.Namespace):
+def open_recognizer(args: argparse.Namespace, fields: bool = False):
     """Load the model through the verified path (the trust policy of the flags / environment)
-    and wrap it in a Recognizer."""
+    and wrap it in a Recognizer; with `fields`, the line model for fields too (the same policy;
+    if it is missing or refused, one warning and fields are read by segmentation)."""
     from ..loader import load_model
     from ..recognizer import Recognizer
 
     policy = trust_policy(args)
-    return Recognizer(load_model(args.model, backend=args.backend, num_threads=args.threads, policy=policy))
+    recognizer = Recognizer(
+        load_model(args.model, backend=args.backend, num_threads=args.threads, policy=policy)
+    )
+    if fields:
+        from ..line_reader import open_line_model
+
+        recognizer.line_model = open_line_model(policy, backend=args.backend, num_threads=args.threads)
+    return recognizer

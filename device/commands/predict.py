@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from ..imageio import read_image
     from .common import open_recognizer
 
-    recognizer = open_recognizer(args)
+    recognizer = open_recognizer(args, fields=not args.single)
     model = f"{recognizer.model.card.name} {recognizer.model.card.version}"
     failed = 0
     for path in args.images:

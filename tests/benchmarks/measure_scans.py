@@ -7,6 +7,13 @@ part (for tuning), and prints JSON:
 - `predict` on each whole image: amounts read exactly right (the annotated digits left to right;
   the answer's spaces and line breaks ignored), and digits right (1 - edit distance / length,
   summed over the images);
+- the same `predict` with the line model off (DIGITKIOSK_LINE_MODEL=off): the segmentation path
+  alone, as before the line reader;
+- the line reader alone (`line_reader.LineModel`, greedy CTC decode) on each image, and the
+  choice `predict` makes (`line_reader.read_field`: the segmentation's answer where all its digits
+  read at least `prefer_segmentation_above` of the line model's card and it has as many digits as
+  the line reader's, else the line reader's) for a range of such thresholds, the figures that
+  threshold is chosen by; with the line reader's time per field on one core;
 - `predict --single` on each annotated digit cropped with a 2 px margin: digits read right;
 
 each beside the seed approach on the same images through the same model (the whole image, or
@@ -20,9 +27,11 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import cv2
@@ -41,31 +50,24 @@ def load(data: Path, part: str) -> list[tuple[Path, str, list[tuple[list[float],
     return [s for s in scan_amounts(data) if is_validation_scan(s[0].name) == (part == "validation")]
 
 
-def edit_distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
-
-
 def amounts(texts: list[str], truths: list[str]) -> dict:
-    exact = sum(t == s for t, s in zip(texts, truths, strict=True))
-    right = sum(max(0, len(s) - edit_distance(t, s)) for t, s in zip(texts, truths, strict=True))
-    return {
-        "amounts_exactly_right": round(exact / len(truths), 4),
-        "digits_right": round(right / sum(len(s) for s in truths), 4),
-    }
+    from digitkiosk.train.amounts import score
+
+    return score(texts, truths)
 
 
-def run_predict(files: list[str], model: str | None, single: bool) -> list[dict]:
+def run_predict(
+    files: list[str], model: str | None, single: bool, line_model: str | None = None
+) -> list[dict]:
     cmd = [sys.executable, "-m", "digitkiosk.device", "predict", "--json", *files]
     if single:
         cmd.append("--single")
     if model:
         cmd += ["--model", model]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if line_model is not None:
+        env["DIGITKIOSK_LINE_MODEL"] = line_model
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if "Traceback" in proc.stderr:
         sys.exit(f"predict printed a traceback:\n{proc.stderr}")
     outs = {o["path"]: o for o in map(json.loads, proc.stdout.splitlines())}
@@ -78,6 +80,100 @@ def seed_reading(recognizer, images: list[np.ndarray]) -> list[str]:
     return [str(int(p.argmax())) for p in recognizer.model.predict_probs(x.astype(np.float32) / 255.0)]
 
 
+def choose_grid(texts: list[str], seg_texts: list[str], seg_sure: list[float], truths: list[str]) -> dict:
+    """`read_field`'s choice at several `prefer_segmentation_above` thresholds (2.0: never)."""
+    out = {}
+    for above in (0.6, 0.7, 0.8, 0.85, 0.9, 2.0):
+        mixed = [
+            s if s and (not t or (c >= above and len(s) == len(t))) else t
+            for t, s, c in zip(texts, seg_texts, seg_sure, strict=True)
+        ]
+        out[f"prefer_segmentation_above_{above}"] = {
+            **amounts(mixed, truths),
+            "segmentation_answers": sum(m != t for m, t in zip(mixed, texts, strict=True)),
+        }
+    return out
+
+
+def clean_pictures(recognizer, model, count: int) -> dict:
+    """Pictures of 1, 2 and 3 clean MNIST digits (dark on light, 112 px or 60 px high: fields by
+    size), `count` of each, from the MNIST training digits that digitnet 1.4.0 held out (seed 4,
+    5,000) and the line model never saw (its strips: the first 10,000): read by segmentation,
+    by the line reader, and the choice between them at each threshold. What a photo of a digit
+    or two loses or gains when fields are read by the line model."""
+    import cv2
+    from digitkiosk.device.errors import NothingToReadError
+    from digitkiosk.device.line_reader import greedy_decode, prepare_line
+    from digitkiosk.train.data import load_mnist
+
+    mnist = load_mnist(REPO.parent / "shared/data/mnist")
+    held = np.random.default_rng(4).permutation(60000)[:5000]
+    held = held[held >= 10000]
+    truths, texts, seg_texts, seg_sure = [], [], [], []
+    for n in (1, 2, 3):
+        for k in range(count):
+            idx = held[k * n : k * n + n]
+            size = 112 if n == 1 else 60
+            img = cv2.resize(np.hstack([255 - mnist.x_train[i] for i in idx]), (n * size, size))
+            truths.append("".join(str(mnist.y_train[i]) for i in idx))
+            chars = greedy_decode(model.probs(prepare_line(img)[None])[0], model.blank)
+            texts.append("".join(str(c.digit) for c in chars))
+            try:
+                r = recognizer.read_by_segmentation(img)
+                seg_texts.append("".join(r.text.split()))
+                seg_sure.append(min(d.confidence if d.digit is not None else 0.0 for d in r.digits))
+            except NothingToReadError:
+                seg_texts.append("")
+                seg_sure.append(0.0)
+    return {
+        "pictures": len(truths),
+        "segmentation_only": amounts(seg_texts, truths),
+        "line_reader_alone": amounts(texts, truths),
+        "line_reader_or_sure_segmentation": choose_grid(texts, seg_texts, seg_sure, truths),
+    }
+
+
+def line_figures(grays: list[np.ndarray], truths: list[str], segmented: list[dict], path: str | None) -> dict:
+    """The line reader alone, and `read_field`'s choice between it and the segmentation path's
+    answers (`segmented`, predict's JSON) at several `prefer_segmentation_above` thresholds (the
+    figures the card's value is chosen by); ms per field (prepare, interpreter, decode), 1 thread."""
+    from digitkiosk.device.line_reader import (
+        default_line_model_path,
+        greedy_decode,
+        load_line_model,
+        prepare_line,
+    )
+
+    where = path or default_line_model_path()
+    if where is None:
+        return {"line_model": "off"}
+    model = load_line_model(where)
+    texts, ms = [], []
+    for g in grays:
+        t = time.perf_counter()
+        chars = greedy_decode(model.probs(prepare_line(g)[None])[0], model.blank)
+        ms.append((time.perf_counter() - t) * 1000.0)
+        texts.append("".join(str(c.digit) for c in chars))
+    seg_texts = ["".join(c for c in o["text"] if not c.isspace()) for o in segmented]
+    # The least sure digit of each segmentation answer (0 where a digit is "?" or none was read).
+    seg_sure = [
+        min((d["confidence"] if d["digit"] != "?" else 0.0 for d in o["digits"]), default=0.0)
+        for o in segmented
+    ]
+    chosen = choose_grid(texts, seg_texts, seg_sure, truths)
+    return {
+        "line_model": {
+            **model.describe(),
+            "prefer_segmentation_above": model.card.data.get("prefer_segmentation_above"),
+        },
+        "line_reader_alone": amounts(texts, truths),
+        "line_reader_or_sure_segmentation": chosen,
+        "line_reader_ms_per_field_p50": round(float(np.percentile(ms, 50)), 2),
+        "line_reader_ms_per_field_p90": round(float(np.percentile(ms, 90)), 2),
+        "line_texts": texts,
+    }
+
+
 def main() -> None:
     from digitkiosk.train.sources import crop_box
 
@@ -85,19 +181,25 @@ def main() -> None:
     ap.add_argument("--part", choices=("validation", "train"), default="validation")
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--model", default=None)
+    ap.add_argument("--line-model", default=None, help="line model card (default: the bundled one)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N images (quick look)")
     ap.add_argument("--show-errors", action="store_true", help="list the amounts read wrong")
+    ap.add_argument("--clean-pictures", type=int, default=200, help="MNIST pictures of 1, 2, 3 digits each")
     args = ap.parse_args()
     scans = load(Path(args.data), args.part)
     if args.limit:
         scans = scans[: args.limit]
     truths = [amount for _, amount, _ in scans]
 
-    whole = run_predict([str(p) for p, _, _ in scans], args.model, single=False)
+    whole = run_predict([str(p) for p, _, _ in scans], args.model, single=False, line_model=args.line_model)
     texts = ["".join(c for c in o["text"] if not c.isspace()) for o in whole]
     latencies = [o["latency_ms"] for o in whole if "error" not in o]
+    segmentation = run_predict([str(p) for p, _, _ in scans], args.model, single=False, line_model="off")
+    seg_texts = ["".join(c for c in o["text"] if not c.isspace()) for o in segmentation]
 
     grays = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p, _, _ in scans]
+    lines = line_figures(grays, truths, segmentation, args.line_model)
+    line_texts = lines.pop("line_texts", [])
     crops, labels = [], []
     for gray, (_, _, boxes) in zip(grays, scans, strict=True):
         for box, digit in boxes:
@@ -141,6 +243,11 @@ def main() -> None:
             "errors": sum("error" in o for o in whole),
             "latency_ms_p50": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
         },
+        "predict_segmentation_only": {
+            **amounts(seg_texts, truths),
+            "errors": sum("error" in o for o in segmentation),
+        },
+        **lines,
         "predict_single_crops": {
             "digits_right": round(np.mean([a == lab for a, lab in zip(answers, labels, strict=True)]), 4),
             "top1_right_ignoring_the_reject_threshold": round(
@@ -156,10 +263,26 @@ def main() -> None:
             )
         },
     }
+    if args.clean_pictures and isinstance(lines.get("line_model"), dict):
+        from digitkiosk.device.line_reader import default_line_model_path, load_line_model
+
+        line_model = load_line_model(args.line_model or default_line_model_path())
+        report["clean_digit_pictures"] = clean_pictures(recognizer, line_model, args.clean_pictures)
     if args.show_errors:
         report["wrong"] = [
             f"{p.name}: {t!r} for {s}" for (p, _, _), t, s in zip(scans, texts, truths, strict=True) if t != s
         ]
+        report["wrong_segmentation_only"] = [
+            f"{p.name}: {t!r} for {s}"
+            for (p, _, _), t, s in zip(scans, seg_texts, truths, strict=True)
+            if t != s
+        ]
+        if line_texts:
+            report["wrong_line_reader_alone"] = [
+                f"{p.name}: {t!r} for {s}"
+                for (p, _, _), t, s in zip(scans, line_texts, truths, strict=True)
+                if t != s
+            ]
     print(json.dumps(report, indent=1))
 
 

@@ -119,3 +119,27 @@ def orand_scans(shared_data) -> list[tuple[Path, str, list[tuple[list[float], in
 
     # A stable sort: file-name order within each part.
     return sorted(scan_amounts(shared_data / "orand_car_a"), key=lambda s: not is_validation_scan(s[0].name))
+
+
+@pytest.fixture(scope="session")
+def read_amounts():
+    """recognizer, scans → (digits right as a fraction, amounts exactly right as a count), each
+    scan read whole through `Recognizer.read_image` (what `predict` does with a picture)."""
+    import cv2
+    from digitkiosk.device.errors import NothingToReadError
+    from digitkiosk.train.amounts import digits_right
+
+    def read(recognizer, scans) -> tuple[float, int]:
+        right = total = exact = 0
+        for path, amount, _ in scans:
+            gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            try:
+                text = "".join(recognizer.read_image(gray).text.split())
+            except NothingToReadError:
+                text = ""
+            right += digits_right(text, amount)
+            total += len(amount)
+            exact += text == amount
+        return right / total, exact
+
+    return read

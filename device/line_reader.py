@@ -1,0 +1,296 @@
+"""A segmentation-free reader for fields: a whole line of handwriting (a cheque's amount box) read
+by a small fully-convolutional network trained with CTC, beside the digit model.
+
+The field is normalised to a fixed height (`prepare_line`: grey, ink bright, paper 0), the
+network gives one softmax per column step over the ten digits and a blank, and `greedy_decode`
+collapses it (best class per step, repeats merged, blanks dropped) in numpy: no TensorFlow on
+the device. Touching cursive digits ("100", "280.000"), where cutting a mark into digits fails,
+need no cut at all here.
+
+The line model is a model package like the digit model (`package.py`: card, sha256, pin or
+signature under the same TrustPolicy); one that is missing or refused is reported in one line and
+fields are read by segmentation alone (`Recognizer.read_by_segmentation`). With it, a field is read
+both ways and `read_field` picks one answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .backends import get_backend
+from .errors import DigitkioskError, ModelError, ModelShapeError, NotATFLiteModelError, SelfTestFailedError
+from .package import ModelPackage, TrustPolicy
+from .runner import Runner
+
+log = logging.getLogger(__name__)
+
+LINE_HEIGHT = 32
+LINE_WIDTH = 160  # 99% of the development fields are narrower at this height; wider ones squeezed
+LINE_PREP_ID = "line-h32-w160-v1"
+BLANK_LABEL = "blank"
+DEFAULT_LINE_MODEL = "linenet.tflite"
+ENV_LINE_MODEL = "DIGITKIOSK_LINE_MODEL"  # a path, or "off" to read fields by segmentation only
+OFF = ("off", "none", "0")
+# Below this contrast (grey levels between paper and the darkest ink) a field holds no ink: the
+# prepared line stays empty rather than amplifying paper grain into strokes.
+MIN_CONTRAST = 24.0
+
+
+def line_ink(image: np.ndarray, max_width: int | None = LINE_WIDTH) -> np.ndarray:
+    """A field (gray or BGR uint8, either polarity) → its ink at LINE_HEIGHT rows, float32 in
+    [0, 1], bright on a 0 background; the width follows the aspect ratio, squeezed to at most
+    `max_width` columns. A field without contrast gives an empty (all-0) line."""
+    from .segment import to_gray
+
+    gray = to_gray(image)
+    h, w = gray.shape
+    new_w = max(1, round(w * LINE_HEIGHT / h))
+    if max_width is not None:
+        new_w = min(max_width, new_w)
+    interp = cv2.INTER_AREA if h > LINE_HEIGHT else cv2.INTER_LINEAR
+    small = cv2.resize(gray, (int(new_w), LINE_HEIGHT), interpolation=interp).astype(np.float32)
+    paper = float(np.median(small))
+    dark, light = np.percentile(small, (1.0, 99.0))
+    # Ink is what differs most from the paper: light ink on a dark board is turned around.
+    ink = paper - small if paper - dark >= light - paper else small - paper
+    if float(ink.max()) < MIN_CONTRAST:
+        return np.zeros(ink.shape, np.float32)
+    # Scaled by a high percentile of the ink, not its extreme, so one dark speck does not make
+    # every stroke faint.
+    top = max(float(np.percentile(ink, 99.5)), MIN_CONTRAST)
+    return np.clip(ink / top, 0.0, 1.0)
+
+
+def pad_line(ink: np.ndarray) -> np.ndarray:
+    """(LINE_HEIGHT, w) ink → (LINE_HEIGHT, LINE_WIDTH): left-aligned on empty paper, or squeezed
+    to LINE_WIDTH when wider."""
+    if ink.shape[1] > LINE_WIDTH:
+        ink = cv2.resize(ink, (LINE_WIDTH, LINE_HEIGHT), interpolation=cv2.INTER_AREA)
+    out = np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32)
+    out[:, : ink.shape[1]] = ink
+    return out
+
+
+def prepare_line(image: np.ndarray) -> np.ndarray:
+    """A field → the network's input: (LINE_HEIGHT, LINE_WIDTH) float32 in [0, 1], ink bright."""
+    return pad_line(line_ink(image))
+
+
+@dataclass
+class LineChar:
+    digit: int
+    confidence: float  # the highest probability of this digit over its steps
+    probs: np.ndarray  # (10,) digit probabilities at its surest step, renormalised without blank
+    steps: tuple[int, int]  # first and last step (columns of the output) it spans
+
+
+def greedy_decode(probs: np.ndarray, blank: int) -> list[LineChar]:
+    """(T, C) per-step probabilities → the characters read: the best class per step, runs of
+    one class merged, blanks dropped (CTC's best path)."""
+    probs = np.asarray(probs, dtype=np.float32)
+    if probs.ndim != 2 or probs.shape[0] == 0:
+        return []
+    best = probs.argmax(axis=1)
+    out: list[LineChar] = []
+    t = 0
+    n = len(best)
+    while t < n:
+        c = int(best[t])
+        end = t
+        while end + 1 < n and best[end + 1] == c:
+            end += 1
+        if c != blank:
+            peak = t + int(probs[t : end + 1, c].argmax())
+            digits = np.delete(probs[peak], blank)
+            total = float(digits.sum())
+            out.append(
+                LineChar(
+                    digit=c if c < blank else c - 1,
+                    confidence=float(probs[peak, c]),
+                    probs=digits / total if total > 0 else digits,
+                    steps=(t, end),
+                )
+            )
+        t = end + 1
+    return out
+
+
+@dataclass
+class LineModel:
+    package: ModelPackage
+    runner: Runner
+    backend: str
+    trust: str
+    blank: int  # index of the blank class in the output
+
+    @property
+    def card(self):
+        return self.package.card
+
+    def probs(self, lines: np.ndarray) -> np.ndarray:
+        """(N, LINE_HEIGHT, LINE_WIDTH) prepared lines → (N, T, C) per-step probabilities."""
+        lines = np.asarray(lines, np.float32).reshape(-1, LINE_HEIGHT, LINE_WIDTH)
+        out = self.runner.predict(lines)
+        return out.reshape(len(lines), -1, len(self.card.labels))
+
+    def read(self, image: np.ndarray) -> tuple[list[LineChar], np.ndarray]:
+        """A field → (characters read, the prepared line)."""
+        line = prepare_line(image)
+        return greedy_decode(self.probs(line[None])[0], self.blank), line
+
+    def describe(self) -> dict:
+        return {
+            "name": self.card.name,
+            "version": self.card.version,
+            "sha256": self.package.sha256,
+            "trust": self.trust,
+        }
+
+
+def default_line_model_path() -> Path | None:
+    """The bundled line model, DIGITKIOSK_LINE_MODEL's path, or None when that says "off"."""
+    env = os.environ.get(ENV_LINE_MODEL, "").strip()
+    if env.lower() in OFF:
+        return None
+    if env:
+        return Path(env)
+    return Path(str(resources.files("digitkiosk.models") / DEFAULT_LINE_MODEL))
+
+
+def load_line_model(
+    path: str | Path,
+    *,
+    policy: TrustPolicy | None = None,
+    backend: str | None = None,
+    num_threads: int | None = None,
+) -> LineModel:
+    """Read and verify a line model package (the same trust policy as the digit model), check its
+    tensors against its card, and self-test it (an empty field reads as nothing)."""
+    from .loader import ENV_THREADS, _check_tensor, _first_line
+
+    package = ModelPackage.read(path)
+    card = package.card
+    if card.preprocessing != LINE_PREP_ID:
+        raise ModelError(
+            f"line model expects input preparation {card.preprocessing!r}, this device does {LINE_PREP_ID!r}"
+        )
+    if BLANK_LABEL not in card.labels or sorted(card.labels) != sorted([*map(str, range(10)), BLANK_LABEL]):
+        raise ModelShapeError(
+            f"line model {package.model_path}: labels must be the ten digits and {BLANK_LABEL!r}"
+        )
+    trust = package.verify(policy or TrustPolicy.from_env())
+    chosen = get_backend(backend)
+    threads = num_threads or int(os.environ.get(ENV_THREADS, "1") or 1)
+    try:
+        runner = Runner(chosen.interpreter(package.model_bytes, num_threads=threads))
+    except (ValueError, RuntimeError) as e:
+        raise NotATFLiteModelError(
+            f"not a valid TFLite model: {package.model_path} ({_first_line(e)})"
+        ) from None
+    _check_tensor(runner.input_details, card.input, "input", package.model_path)
+    _check_tensor(runner.output_details, card.output, "output", package.model_path)
+    if card.output.shape[-1] != len(card.labels):
+        raise ModelShapeError(f"shape mismatch: {package.model_path} outputs do not match its labels")
+    model = LineModel(package, runner, chosen.name, trust, card.labels.index(BLANK_LABEL))
+    try:
+        empty = model.probs(np.zeros((1, LINE_HEIGHT, LINE_WIDTH), np.float32))[0]
+    except (ValueError, RuntimeError) as e:
+        raise SelfTestFailedError(
+            f"self-test failed: {package.model_path} does not run ({_first_line(e)})"
+        ) from None
+    if not np.isfinite(empty).all() or np.abs(empty.sum(axis=1) - 1.0).max() > 0.05:
+        raise SelfTestFailedError(f"self-test failed: {package.model_path} does not output probabilities")
+    if greedy_decode(empty, model.blank):
+        raise SelfTestFailedError(f"self-test failed: {package.model_path} reads digits on an empty field")
+    log.info("loaded line model %s %s (%s)", card.name, card.version, trust)
+    return model
+
+
+def open_line_model(
+    policy: TrustPolicy | None = None, backend: str | None = None, num_threads: int | None = None
+) -> LineModel | None:
+    """The line model for fields, or None (fields then read by segmentation): off by
+    DIGITKIOSK_LINE_MODEL=off, or missing or refused, which is said in one warning line."""
+    path = default_line_model_path()
+    if path is None:
+        return None
+    try:
+        return load_line_model(path, policy=policy, backend=backend, num_threads=num_threads)
+    except DigitkioskError as e:
+        log.warning("line model not used, fields are read by segmentation: %s", e)
+        return None
+
+
+def is_field(image: np.ndarray) -> bool:
+    """A picture small enough to be a field cut out of a page (the segmentation's own rule)."""
+    from .segment import _field_padding
+
+    a = np.asarray(image)
+    return a.ndim in (2, 3) and _field_padding(a.shape[:2]) > 0
+
+
+def line_digits(
+    chars: list[LineChar], line: np.ndarray, steps: int, shape: tuple[int, ...], threshold: float
+) -> list:
+    """Characters read on a prepared line (of `steps` output steps) → DigitReadings: boxes in the
+    input's coordinates (the columns of their steps, the field's height), the line's columns
+    around them as their 28x28 image (what the model saw there, for a display)."""
+    from .recognizer import DigitReading
+
+    h, w = shape[:2]
+    used = min(LINE_WIDTH, max(1, round(w * LINE_HEIGHT / h)))  # columns the field fills
+    sx, stride = w / used, max(1, LINE_WIDTH // max(1, steps))
+    out = []
+    for c in chars:
+        x0, x1 = c.steps[0] * stride, min(used, (c.steps[1] + 1) * stride)
+        cols = line[:, max(0, x0 - stride) : max(x0 + 1, min(LINE_WIDTH, x1 + stride))]
+        image = cv2.resize(cols, (28, 28), interpolation=cv2.INTER_AREA)
+        box = [round(x0 * sx, 1), 0.0, round(max(1, x1 - x0) * sx, 1), float(h)]
+        # int8 outputs tie often; the reading must name the digit the decoder chose, not the
+        # other of a tie (argsort breaks ties the other way from argmax).
+        probs = c.probs.copy()
+        probs[c.digit] += 1e-6
+        out.append(DigitReading.from_probs(probs, threshold, image, box))
+    return out
+
+
+def read_field(recognizer, model: LineModel, image: np.ndarray, t0: float):
+    """A field read by the line model and by segmentation (`Recognizer.read_by_segmentation`):
+    the segmentation's answer where it is sure (every digit at least the card's
+    `prefer_segmentation_above`) and has as many digits as the line model's, the line model's
+    otherwise (chosen on the validation scans and held-out clean digits: README, Measured
+    figures). The digit model reads one clean digit better; the line model reads what
+    segmentation cuts wrong, and then segmentation rarely agrees on the count."""
+    import time
+
+    from .errors import NothingToReadError
+    from .recognizer import Reading
+
+    line = prepare_line(image)
+    probs = model.probs(line[None])[0]
+    chars = greedy_decode(probs, model.blank)
+    try:
+        segmented: Reading | None = recognizer.read_by_segmentation(image, t0)
+    except NothingToReadError:
+        if not chars:
+            raise
+        segmented = None
+    prefer = float(model.card.data.get("prefer_segmentation_above", 2.0))  # absent: never
+    if segmented is not None and (
+        not chars
+        or (
+            segmented.sure
+            and len(segmented.digits) == len(chars)
+            and min(d.confidence for d in segmented.digits) >= prefer
+        )
+    ):
+        return segmented
+    digits = line_digits(chars, line, len(probs), np.shape(image), model.card.reject_threshold)
+    return Reading(digits, (time.perf_counter() - t0) * 1000.0, separators=[""] * (len(digits) - 1))

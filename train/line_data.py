@@ -1,0 +1,244 @@
+"""Lines for the field reader (`device/line_reader.py`): real cheque amounts (ORAND-CAR-A, split
+by image with `splits.is_validation_scan`) and synthetic amounts pasted together from the real
+digits and gaps of the development-train part only.
+
+Only ~870 real training lines exist, so most of what the line model sees is synthetic: each real
+training field is prepared exactly as the device prepares it (`line_ink`), cut at its annotated
+boxes into digit strips (the digit's columns, everything outside its box cleared) and the strips
+between digits (the ".", ",", "-" and blank paper people write there, no digit), and these are
+pasted side by side again in new orders, with real gaps, touching and overlapping digits, jitter
+of size, height and stroke, and a faint texture from a real field under them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from digitkiosk.device.imageio import read_image
+from digitkiosk.device.line_reader import LINE_HEIGHT, LINE_WIDTH, line_ink, pad_line
+
+from .sources import scan_amounts
+from .splits import is_validation_scan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Field:
+    ink: np.ndarray  # (LINE_HEIGHT, w) float32, device preparation without the width limit
+    text: str
+    boxes: list[tuple[int, int, int, int]]  # x0, y0, x1, y1 at line scale, left to right
+
+
+def load_fields(root: str | Path) -> tuple[list[Field], list[Field]]:
+    """ORAND-CAR-A → (development-train fields, validation fields)."""
+    parts: tuple[list[Field], list[Field]] = ([], [])
+    for path, text, boxes in scan_amounts(root):
+        gray = read_image(path)
+        ink = line_ink(gray, max_width=None)
+        s = LINE_HEIGHT / gray.shape[0]
+        scaled = [
+            (int(np.floor(x * s)), int(np.floor(y * s)), int(np.ceil((x + w) * s)), int(np.ceil((y + h) * s)))
+            for (x, y, w, h), _ in boxes
+        ]
+        parts[int(is_validation_scan(path.name))].append(Field(ink, text, scaled))
+    log.info("line fields: %d train, %d validation", len(parts[0]), len(parts[1]))
+    return parts
+
+
+@dataclass
+class StripBank:
+    """Pieces of the training fields: digit strips by digit, gaps between digits, and the
+    fields' ends before the first and after the last digit (dashes, "=" and the like)."""
+
+    digits: list[list[np.ndarray]] = field(default_factory=lambda: [[] for _ in range(10)])
+    gaps: list[np.ndarray] = field(default_factory=list)
+    ends: list[np.ndarray] = field(default_factory=list)
+    backgrounds: list[np.ndarray] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    # MNIST training digits as strips (`add_mnist`): lines of them teach clean, thick, single
+    # digits and numbers written on plain paper, which a picture of a digit or two also is.
+    mnist: list[list[np.ndarray]] = field(default_factory=lambda: [[] for _ in range(10)])
+
+    def add_mnist(self, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
+        for image, label in zip(images, labels, strict=True):
+            ys, xs = np.nonzero(image > 40)
+            if len(ys) == 0:
+                continue
+            glyph = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255.0
+            h = int(rng.integers(18, 29))
+            w = max(2, round(glyph.shape[1] * h / glyph.shape[0]))
+            strip = np.zeros((LINE_HEIGHT, w + 2), np.float32)
+            top = (LINE_HEIGHT - h) // 2
+            strip[top : top + h, 1 : w + 1] = cv2.resize(glyph, (w, h), interpolation=cv2.INTER_AREA)
+            self.mnist[int(label)].append(strip)
+
+    @classmethod
+    def from_fields(cls, fields: list[Field]) -> StripBank:
+        bank = cls()
+        for f in fields:
+            w = f.ink.shape[1]
+            digit_area = np.zeros(f.ink.shape, bool)
+            for x0, y0, x1, y1 in f.boxes:
+                digit_area[max(0, y0 - 1) : y1 + 1, max(0, x0 - 1) : x1 + 1] = True
+            for (x0, y0, x1, y1), d in zip(f.boxes, f.text, strict=True):
+                x0, x1 = max(0, x0 - 1), min(w, x1 + 1)
+                if x1 - x0 < 2:
+                    continue
+                strip = np.zeros((LINE_HEIGHT, x1 - x0), np.float32)
+                rows = slice(max(0, y0 - 1), y1 + 1)
+                strip[rows] = _lifted(f.ink[rows, x0:x1])
+                bank.digits[int(d)].append(strip)
+            # Between digits: what is there, less any digit's box.
+            outside = np.where(digit_area, 0.0, f.ink).astype(np.float32)
+            for (_, _, a, _), (b, _, _, _) in zip(f.boxes, f.boxes[1:], strict=False):
+                if b - a >= 2:
+                    bank.gaps.append(_lifted(outside[:, a:b]))
+            if f.boxes:
+                first, last = min(b[0] for b in f.boxes), max(b[2] for b in f.boxes)
+                if first >= 2:
+                    bank.ends.append(_lifted(outside[:, :first]))
+                if w - last >= 2:
+                    bank.ends.append(_lifted(outside[:, last:]))
+            bank.backgrounds.append(outside)
+            bank.lengths.append(len(f.text))
+        return bank
+
+
+def _lifted(piece: np.ndarray) -> np.ndarray:
+    """A piece of a field with its paper texture taken off (most of a piece is paper), so that
+    pasted pieces show no seams; texture comes back under the whole line (`synthetic_line`)."""
+    floor = float(np.percentile(piece, 70)) if piece.size else 0.0
+    return np.clip((piece - floor) / max(1.0 - floor, 0.2), 0.0, 1.0).astype(np.float32)
+
+
+def _jitter_strip(strip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A digit strip a little larger or smaller (kept LINE_HEIGHT tall), higher or lower."""
+    scale = rng.uniform(0.8, 1.1)
+    h = max(4, round(LINE_HEIGHT * scale))
+    w = max(2, round(strip.shape[1] * scale * rng.uniform(0.85, 1.15)))
+    small = cv2.resize(strip, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    out = np.zeros((LINE_HEIGHT, w), np.float32)
+    if h <= LINE_HEIGHT:
+        top = int(rng.integers(0, LINE_HEIGHT - h + 1))
+        out[top : top + h] = small
+    else:
+        top = int(rng.integers(0, h - LINE_HEIGHT + 1))
+        out[:] = small[top : top + LINE_HEIGHT]
+    return out
+
+
+def _paste(canvas: np.ndarray, piece: np.ndarray, x: int) -> None:
+    """Ink over ink: the darker (here: brighter) of the two wins, as two pen strokes do."""
+    x0 = max(0, x)
+    seg = canvas[:, x0 : x + piece.shape[1]]
+    np.maximum(seg, piece[:, x0 - x : x0 - x + seg.shape[1]], out=seg)
+
+
+def synthetic_line(bank: StripBank, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """One made-up amount: (LINE_HEIGHT, LINE_WIDTH) prepared line, its digits."""
+    use_mnist = bool(bank.mnist[0]) and rng.random() < 0.2
+    n = int(rng.integers(1, 7)) if use_mnist else int(rng.choice(bank.lengths)) + int(rng.integers(-1, 2))
+    n = int(np.clip(n, 1, 8))
+    text = "".join(str(int(d)) for d in rng.integers(0, 10, n))
+    source = bank.mnist if use_mnist else bank.digits
+    pieces: list[tuple[np.ndarray, int]] = []  # (strip, offset from the previous strip's end)
+    # Real fields are often cut through their first or last digit (the amount box is tight):
+    # so are some made-up ones, the cut digit still read.
+    cut_left, cut_right = rng.random() < 0.15, rng.random() < 0.3
+    if bank.ends and not cut_left and rng.random() < 0.3:
+        pieces.append((bank.ends[rng.integers(len(bank.ends))], 0))
+    for i, d in enumerate(text):
+        strips = source[int(d)]
+        strip = _jitter_strip(strips[rng.integers(len(strips))], rng)
+        if i and bank.gaps and rng.random() < 0.3:
+            pieces.append((bank.gaps[rng.integers(len(bank.gaps))], int(rng.integers(-1, 2))))
+        # Touching and overlapping digits (cursive amounts) as often as spaced ones.
+        gap = int(rng.integers(-5, 1)) if rng.random() < 0.5 else int(rng.integers(0, 6))
+        pieces.append((strip, gap if pieces else 0))
+    if bank.ends and not cut_right and rng.random() < 0.5:
+        pieces.append((bank.ends[rng.integers(len(bank.ends))], int(rng.integers(0, 3))))
+    left = 0 if cut_left else int(rng.integers(0, 6))
+    width = left + sum(p.shape[1] + max(off, -p.shape[1] + 1) for p, off in pieces) + int(rng.integers(0, 6))
+    canvas = np.zeros((LINE_HEIGHT, max(width, 1)), np.float32)
+    x = left
+    spans = []
+    for p, off in pieces:
+        x += max(off, -p.shape[1] + 1)
+        _paste(canvas, p, x)
+        spans.append((x, p.shape[1]))
+        x += p.shape[1]
+    if cut_right:
+        x, w = spans[-1]
+        canvas = canvas[:, : max(1, x + int(w * rng.uniform(0.7, 0.97)))]
+    if cut_left:
+        x, w = spans[0]
+        canvas = canvas[:, min(canvas.shape[1] - 1, x + int(w * rng.uniform(0.03, 0.25))) :]
+    if bank.backgrounds and rng.random() < 0.6:
+        bg = bank.backgrounds[rng.integers(len(bank.backgrounds))]
+        bg = cv2.resize(bg, (canvas.shape[1], LINE_HEIGHT), interpolation=cv2.INTER_LINEAR)
+        np.maximum(canvas, np.minimum(bg, 0.5) * rng.uniform(0.3, 1.0), out=canvas)
+    return pad_line(_look(canvas, rng)), text
+
+
+def _look(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Pen, scanner and scale: thicker or thinner strokes, blur, contrast, noise, width."""
+    r = rng.random()
+    if r < 0.15:
+        ink = cv2.dilate(ink, np.ones((2, 2), np.uint8))
+    elif r < 0.3:
+        ink = cv2.erode(ink, np.ones((2, 1), np.uint8))
+    if rng.random() < 0.3:
+        ink = cv2.GaussianBlur(ink, (3, 3), rng.uniform(0.3, 1.0))
+    ink = ink * rng.uniform(0.7, 1.1) + (
+        rng.normal(0, rng.uniform(0, 0.06), ink.shape) if rng.random() < 0.5 else 0
+    )
+    w = max(4, round(ink.shape[1] * rng.uniform(0.85, 1.15)))
+    ink = cv2.resize(np.clip(ink, 0, 1).astype(np.float32), (w, LINE_HEIGHT), interpolation=cv2.INTER_AREA)
+    return ink
+
+
+def augmented_real(f: Field, rng: np.random.Generator) -> np.ndarray:
+    """A real training field with a new look (stroke, blur, contrast, width, a shift)."""
+    ink = _look(f.ink, rng)
+    shift = int(rng.integers(-2, 3))
+    if shift:  # up or down, the row that leaves one edge not coming back at the other
+        ink = np.roll(ink, shift, axis=0)
+        if shift > 0:
+            ink[:shift] = 0.0
+        else:
+            ink[shift:] = 0.0
+    pad = int(rng.integers(0, 5))
+    if pad:
+        ink = np.pad(ink, ((0, 0), (pad, 0)))
+    return pad_line(ink)
+
+
+def epoch_lines(
+    train: list[Field], bank: StripBank, synthetic: int, real_repeat: int, rng: np.random.Generator
+) -> tuple[np.ndarray, list[str]]:
+    """One epoch's lines (uint8, 0..255) and texts: each real field `real_repeat` times with new
+    looks (the first time as it is) and `synthetic` made-up amounts, shuffled."""
+    xs, ts = [], []
+    for k in range(real_repeat):
+        for f in train:
+            xs.append(pad_line(f.ink) if k == 0 else augmented_real(f, rng))
+            ts.append(f.text)
+    for _ in range(synthetic):
+        x, t = synthetic_line(bank, rng)
+        xs.append(x)
+        ts.append(t)
+    order = rng.permutation(len(xs))
+    x = (np.stack([xs[i] for i in order]) * 255.0 + 0.5).astype(np.uint8)
+    return x, [ts[i] for i in order]
+
+
+def prepared(fields: list[Field]) -> np.ndarray:
+    return (np.stack([pad_line(f.ink) for f in fields]) * 255.0 + 0.5).astype(np.uint8)
+
+
+__all__ = ["LINE_WIDTH", "Field", "StripBank", "epoch_lines", "load_fields", "prepared", "synthetic_line"]

@@ -1,0 +1,253 @@
+"""Train the field reader (`device/line_reader.py`): a small fully-convolutional network with CTC
+over real cheque amounts (ORAND-CAR-A development-train part) and synthetic amounts pasted from
+their digits (`line_data.py`), exported as a full-int8 TFLite model with its card.
+
+    python -m digitkiosk.train.line_fit --data ../shared/data/orand_car_a --out runs/line1
+
+The validation part (splits.is_validation_scan) is read every epoch to keep the best weights
+(amounts exactly right, then digits right) and never trained on. TensorFlow runs on one thread:
+the training machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text, sha256_bytes
+from digitkiosk.device.line_reader import BLANK_LABEL, LINE_HEIGHT, LINE_PREP_ID, LINE_WIDTH, greedy_decode
+from digitkiosk.device.modelcard import CARD_FORMAT
+
+from .amounts import score
+from .line_data import StripBank, epoch_lines, load_fields, prepared
+
+log = logging.getLogger(__name__)
+
+LABELS = [*map(str, range(10)), BLANK_LABEL]
+BLANK = len(LABELS) - 1
+X_STRIDE = 4  # input columns per output step: 40 steps, >= 2 per digit even for a narrow "1"
+
+
+def build_line_model(widths: tuple[int, ...] = (12, 24, 48, 64, 96), dropout: float = 0.2):
+    """(32, 160, 1) → (40, 11) logits: conv stages pooling the height to 1 and the width by 4,
+    then a wider 1x5 convolution along the line for context (the receptive field spans ~2 digits)."""
+    import keras
+    from keras import layers
+
+    def conv(x, w, k, name, padding="same"):
+        x = layers.Conv2D(w, k, padding=padding, use_bias=False, name=name)(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+        return layers.ReLU(name=f"{name}_relu")(x)
+
+    w1, w2, w3, w4, w5 = widths
+    inputs = keras.Input((LINE_HEIGHT, LINE_WIDTH, 1), name="line")
+    # Stride 2 at once: at full resolution a convolution costs the most and adds the least.
+    x = layers.Conv2D(w1, 3, strides=2, padding="same", use_bias=False, name="conv1")(inputs)
+    x = layers.ReLU(name="conv1_relu")(layers.BatchNormalization(momentum=0.9, name="conv1_bn")(x))  # 16 x 80
+    x = conv(x, w2, 3, "conv2")
+    x = layers.MaxPooling2D((2, 2), name="pool2")(x)  # 8 x 40
+    x = conv(x, w3, 3, "conv3")
+    x = layers.MaxPooling2D((2, 1), name="pool3")(x)  # 4 x 40
+    x = conv(x, w4, 3, "conv4")
+    x = conv(x, w5, (4, 1), "collapse", padding="valid")  # 1 x 40
+    x = conv(x, w5, (1, 5), "context")
+    x = layers.Dropout(dropout, name="dropout")(x)
+    x = layers.Conv2D(len(LABELS), 1, name="logits")(x)
+    logits = layers.Reshape((LINE_WIDTH // X_STRIDE, len(LABELS)), name="steps")(x)
+    return keras.Model(inputs, logits, name="linenet")
+
+
+def _dense_labels(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    n = max(1, max(len(t) for t in texts))
+    out = np.zeros((len(texts), n), np.int32)
+    for i, t in enumerate(texts):
+        out[i, : len(t)] = [int(c) for c in t]
+    return out, np.array([len(t) for t in texts], np.int32)
+
+
+def decode_all(probs: np.ndarray) -> list[str]:
+    return ["".join(str(c.digit) for c in greedy_decode(p, BLANK)) for p in probs]
+
+
+def fit(args: argparse.Namespace, out: Path) -> dict:
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.keras.utils.set_random_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    train, val = load_fields(args.data)
+    bank = StripBank.from_fields(train)
+    if args.mnist:
+        from .data import load_mnist
+
+        mnist = load_mnist(args.mnist_data)
+        bank.add_mnist(mnist.x_train[: args.mnist], mnist.y_train[: args.mnist], rng)
+    x_val = prepared(val).astype(np.float32)[..., None] / 255.0
+    t_val = [f.text for f in val]
+
+    model = build_line_model(tuple(args.widths), args.dropout)
+    model.summary(print_fn=log.info)
+    per_epoch = args.synthetic + args.real_repeat * len(train)
+    steps = args.epochs * (per_epoch // args.batch_size)
+    schedule = tf.keras.optimizers.schedules.CosineDecay(args.lr, steps, alpha=0.02)
+    opt = tf.keras.optimizers.Adam(schedule)
+    t_steps = LINE_WIDTH // X_STRIDE
+
+    @tf.function(reduce_retracing=True)
+    def step(x, labels, lengths):
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss = tf.nn.ctc_loss(
+                labels=labels,
+                logits=logits,
+                label_length=lengths,
+                logit_length=tf.fill([tf.shape(x)[0]], t_steps),
+                logits_time_major=False,
+                blank_index=BLANK,
+            )
+            loss = tf.reduce_mean(loss)
+        grads = tape.gradient(loss, model.trainable_variables)
+        grads, _ = tf.clip_by_global_norm(grads, 5.0)
+        opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    history: list[dict] = []
+    best, best_key, best_weights = None, (-1.0, -1.0), None
+    t0 = time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        x, texts = epoch_lines(train, bank, args.synthetic, args.real_repeat, rng)
+        losses = []
+        for i in range(0, len(x) - args.batch_size + 1, args.batch_size):
+            xb = x[i : i + args.batch_size].astype(np.float32)[..., None] / 255.0
+            labels, lengths = _dense_labels(texts[i : i + args.batch_size])
+            losses.append(float(step(tf.constant(xb), tf.constant(labels), tf.constant(lengths))))
+        probs = tf.nn.softmax(model(x_val, training=False)).numpy()
+        figures = score(decode_all(probs), t_val)
+        row = {"epoch": epoch, "loss": round(float(np.mean(losses)), 4), **figures,
+               "elapsed_s": round(time.perf_counter() - t0, 1)}  # fmt: skip
+        history.append(row)
+        log.info("%s", json.dumps(row))
+        key = (figures["amounts_exactly_right"], figures["digits_right"])
+        if key > best_key:
+            best_key, best, best_weights = key, row, model.get_weights()
+        if args.budget_s and time.perf_counter() - t0 > args.budget_s:
+            log.info("time budget reached after epoch %d", epoch)
+            break
+    model.set_weights(best_weights)
+    x_repr, _ = epoch_lines(train, bank, 200, 1, np.random.default_rng(args.seed + 1))
+    return {
+        "model": model,
+        "history": history,
+        "best": best,
+        "wall_time_s": round(time.perf_counter() - t0, 1),
+        "representative": x_repr[:400],
+        "x_val": x_val,
+        "t_val": t_val,
+        "train_lines": len(train),
+    }
+
+
+def export_int8(model, representative: np.ndarray) -> bytes:
+    """Full-integer int8 (input and output), softmax included, calibrated on training lines."""
+    import keras
+
+    from .export import convert
+
+    return convert(keras.Model(model.input, keras.layers.Softmax(name="probs")(model.output)), representative)
+
+
+def write_card(args: argparse.Namespace, result: dict, data: bytes, out: Path) -> Path:
+    """The .tflite and its card; validation figures measured on the int8 file through the device's
+    own loader and decoder (litert)."""
+    from digitkiosk.device.line_reader import load_line_model
+    from digitkiosk.device.package import TrustPolicy
+
+    from .card import tensor_spec
+    from .model import multiply_adds
+
+    name = args.name
+    model_path = atomic_write_bytes(out / f"{name}.tflite", data)
+    card = {
+        "format": CARD_FORMAT,
+        "name": name,
+        "version": args.version,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "file": model_path.name,
+        "sha256": sha256_bytes(data),
+        "size_bytes": len(data),
+        "input": {},
+        "output": {},
+        "labels": LABELS,
+        "preprocessing": LINE_PREP_ID,
+        "kind": "line (CTC): one softmax per output step over the labels; greedy decode, blank last",
+    }
+    from .evaluate import tflite_runner
+
+    runner = tflite_runner(data, "auto")
+    card["input"], card["output"] = tensor_spec(runner.input_details), tensor_spec(runner.output_details)
+    card_path = out / f"{name}.json"
+    atomic_write_text(card_path, json.dumps(card, indent=1) + "\n")
+    line = load_line_model(card_path, policy=TrustPolicy(out, allow_unsigned=True))
+    probs = line.probs(result["x_val"][..., 0])
+    card["metrics"] = {
+        "validation_set": "ORAND-CAR-A validation part (splits.is_validation_scan, one image in five): "
+        f"{len(result['t_val'])} fields, int8 file through the device interpreter and greedy decode",
+        "int8": score(decode_all(probs), result["t_val"]),
+        "float_best_epoch": result["best"],
+    }
+    card["architecture"] = {
+        "keras_name": "linenet",
+        "parameters": int(result["model"].count_params()),
+        "multiply_adds": multiply_adds(result["model"]),
+        "output_steps": LINE_WIDTH // X_STRIDE,
+    }
+    card["training"] = {
+        "command": " ".join(["python -m digitkiosk.train.line_fit", *sys.argv[1:]]),
+        "config": {k: v for k, v in vars(args).items() if k != "out"},
+        "train_lines_real": result["train_lines"],
+        "wall_time_s": result["wall_time_s"],
+        "history": result["history"],
+        "host": {"python": platform.python_version(), "machine": platform.machine(), "tf_threads": 1},
+    }
+    atomic_write_text(card_path, json.dumps(card, indent=1) + "\n")
+    log.info("int8 validation %s", card["metrics"]["int8"])
+    return card_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m digitkiosk.train.line_fit", description=__doc__)
+    ap.add_argument("--data", default="../shared/data/orand_car_a")
+    ap.add_argument("--out", default="runs/line")
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--synthetic", type=int, default=8000, help="synthetic lines per epoch")
+    ap.add_argument("--real-repeat", type=int, default=3, help="each real training line per epoch")
+    ap.add_argument("--mnist", type=int, default=0, help="MNIST training digits pasted into 1 line in 5")
+    ap.add_argument("--mnist-data", default="../shared/data/mnist")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--dropout", type=float, default=0.2)
+    ap.add_argument("--widths", type=lambda s: [int(v) for v in s.split(",")], default=[12, 24, 48, 64, 96])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--budget-s", type=float, default=0, help="stop after the epoch that passes this")
+    ap.add_argument("--name", default="linenet")
+    ap.add_argument("--version", default="1.0.0")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = fit(args, out)
+    result["model"].save(out / f"{args.name}.keras")
+    write_card(args, result, export_int8(result["model"], result["representative"]), out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
