@@ -39,7 +39,9 @@ class DigitReading:
         cls, probs: np.ndarray, threshold: float, image: np.ndarray, box: list[float] | None = None
     ) -> DigitReading:
         """The reading a class-probability vector gives: best class, or None below `threshold`."""
-        order = np.argsort(probs)[::-1][:3]
+        # A stable sort: equal scores (common in int8) keep class order, so the answer and its
+        # top 3 are the same on every processor (numpy's default sort orders ties by its SIMD code).
+        order = np.argsort(-np.asarray(probs), kind="stable")[:3]
         best = int(order[0])
         conf = float(probs[best])
         return cls(
