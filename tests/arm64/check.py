@@ -1,7 +1,7 @@
 """The device side on arm64, proven in an emulated userland and compared with x86-64 (issue 21).
 
     python tests/arm64/check.py [--cache DIR] [--backends litert,litert-ref,tflite-runtime]
-                                [--litert VERSION ...] [--host-cpuinfo]
+                                [--layers N] [--litert VERSION ...] [--host-cpuinfo]
 
 (`make arm64-check`; the test suite runs it as tests/arm64/test_arm64.py.) What it does:
 
@@ -48,7 +48,8 @@ from pathlib import Path
 
 import numpy as np
 from compare import EXACT, MAX_SOFTMAX_STEPS, compare, compare_answers, describe_exit
-from inputs import write_inputs
+from inputs import SHARED_DATA, _idx, write_inputs
+from layers import summarize
 from userland import (
     SETS,
     SUITE,
@@ -167,6 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also try this ai-edge-litert version on arm64 (answers only, against the native run)",
     )
     ap.add_argument(
+        "--layers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also compare every layer's int8 tensors, per kernel set, on N MNIST test digits",
+    )
+    ap.add_argument(
         "--host-cpuinfo",
         action="store_true",
         help="let the guest read the host's /proc/cpuinfo (reproduces LiteRT >= 2.2's crash)",
@@ -227,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                 except CheckError as e:
                     problems.append(f"{b}: {e}")
             summary["timings_s"]["runs"] = round(time.perf_counter() - t0, 1)
+        if args.layers and paths:
+            summary["layers"] = layer_probe(args.layers, cache, gpy, paths)
         if args.litert and not problems:
             summary["litert_versions"] = litert_versions(args.litert, cache, gpy, inputs, NATIVE["litert"])
     except CheckError as e:
@@ -237,6 +247,33 @@ def main(argv: list[str] | None = None) -> int:
     (cache / "summary.json").write_text(json.dumps(summary, indent=1))
     report(summary)
     return 0 if summary["ok"] else 1
+
+
+def layer_probe(n: int, cache: Path, gpy: Path, paths: dict) -> dict:
+    """layers.py on both machines for each interpreter package: where do int8 tensors differ?
+    (A probe for the README; not part of the test suite.)"""
+    mnist = SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz"
+    x = (_idx(mnist, 16).reshape(-1, 28, 28)[:n].astype(np.int16) - 128).astype(np.int8)  # scale 1/255
+    np.save(cache / "runs" / "layers-inputs.npy", x)
+    out = {}
+    for s, pythonpath in paths.items():
+        files = {}
+        for side, python, env in (("x86-64", NATIVE[s], {}), ("arm64", gpy, {"PYTHONPATH": pythonpath})):
+            files[side] = cache / "runs" / f"layers-{s}-{side}.npz"
+            cmd = [
+                python,
+                HERE / "layers.py",
+                "--package",
+                s,
+                "--inputs",
+                cache / "runs" / "layers-inputs.npy",
+            ]
+            must(run([*cmd, "--out", files[side]], env=env, cwd=cache), f"layers.py {s} on {side}")
+        with np.load(files["x86-64"]) as a, np.load(files["arm64"]) as b:
+            out[s] = summarize(dict(a), dict(b))
+        for line in out[s]:
+            log(f"layers, {s}, {n} digits, x86-64 vs arm64 (tensor: digits differing/max steps): {line}")
+    return out
 
 
 def litert_versions(versions, cache, gpy, inputs, host_python) -> dict:
@@ -304,6 +341,10 @@ def report(summary: dict) -> None:
                 f"{b['cold_start']['process_to_first_prediction_s']} s, one digit p50 "
                 f"{b['inference_one_digit_1_thread']['p50_ms']} ms, peak RSS {b['peak_rss_mb']} MB"
             )
+    for s, lines in summary.get("layers", {}).items():
+        print(f"  layers, {s} (tensor: digits differing/max int8 steps, x86-64 vs arm64):")
+        for line in lines:
+            print(f"    {line}")
     for v, r in summary.get("litert_versions", {}).items():
         print(f"  ai-edge-litert {v}: {r}")
     for p in summary["problems"]:
