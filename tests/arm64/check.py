@@ -26,9 +26,9 @@
    the interpreter alone on one int8 batch that is the same on both machines: the self-test
    digits and the x86-64 run's prepared digits), `digitkiosk predict --json`, `digitkiosk
    strokes --json` and (litert) `digitkiosk bench`. Rules (compare.py): the model, the self-test
-   and every digit and text the same; for the backends in EXACT any int8 difference on the same
-   input fails; for litert the logits must be identical and its softmax's int8 scores may differ
-   by MAX_SOFTMAX_STEPS; a pen digit's prepared input must be identical, a photo's may differ
+   and every digit and text the same; int8 logits and scores on the same input within the
+   backend's RULES (litert-ref: any difference fails; litert: logits exact, scores 1 step;
+   tflite-runtime: 1 step); a pen digit's prepared input must be identical, a photo's may differ
    by MAX_INPUT_STEPS (OpenCV). Every difference is printed, one line each.
 
 Exit status 0 when everything ran and agreed, 1 otherwise, 77 when mmdebstrap or
@@ -47,7 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from compare import EXACT, MAX_SOFTMAX_STEPS, compare, compare_answers, describe_exit
+from compare import EXACT, RULES, compare, compare_answers, describe_exit
 from inputs import SHARED_DATA, _idx, write_inputs
 from layers import summarize
 from userland import (
@@ -319,10 +319,11 @@ def report(summary: dict) -> None:
     for name, e in summary["backends"].items():
         v = e.get("arm64_versions", {})
         interp = v.get("tflite-runtime") if name == "tflite-runtime" else v.get("ai-edge-litert")
+        r = RULES[name]
         rule = (
             "int8 EXACT demanded"
             if e["exact"]
-            else f"logits exact demanded, scores within {MAX_SOFTMAX_STEPS.get(name, 0)} step (softmax)"
+            else f"logits within {r.logits}, scores within {r.scores} step"
         )
         print(
             f"  {name} {interp} [{rule}]: {'PASS' if e['ok'] else 'FAIL'}: {e.get('inputs', '?')} inputs "
