@@ -42,8 +42,10 @@ class DigitReading:
     ) -> DigitReading:
         """The reading a class-probability vector gives: the best digit, or None below
         `threshold` or when the model's eleventh answer, "none" (not a digit), is likelier."""
-        digits = probs[:DIGITS]
-        order = np.argsort(digits)[::-1][:3]
+        digits = np.asarray(probs)[:DIGITS]
+        # A stable sort: equal scores (common in int8) keep class order, so the answer and its
+        # top 3 are the same on every processor (numpy's default sort orders ties by its SIMD code).
+        order = np.argsort(-digits, kind="stable")[:3]
         best = int(order[0])
         conf = float(digits[best])
         return cls(

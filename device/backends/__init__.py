@@ -7,14 +7,14 @@ import os
 
 from ..errors import BackendUnavailableError
 from .base import Backend, InterpreterLike
-from .litert import LiteRTBackend
+from .litert import LiteRTBackend, LiteRTReferenceBackend
 from .tensorflow import TensorFlowBackend
 from .tflite_runtime import TFLiteRuntimeBackend
 
 log = logging.getLogger(__name__)
 
 BACKENDS: dict[str, type[Backend]] = {
-    b.name: b for b in (LiteRTBackend, TFLiteRuntimeBackend, TensorFlowBackend)
+    b.name: b for b in (LiteRTBackend, LiteRTReferenceBackend, TFLiteRuntimeBackend, TensorFlowBackend)
 }
 #: `auto` tries these in order: the light interpreters first, TensorFlow last.
 AUTO_ORDER = ("litert", "tflite-runtime", "tensorflow")

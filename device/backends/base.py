@@ -1,11 +1,13 @@
 """The one interface every interpreter backend provides.
 
 All three TFLite Python packages expose the same `Interpreter` class; a backend only says where
-to import it from. Input preparation lives elsewhere (mnist_prep, strokes, segment).
+to import it from and, optionally, which of the interpreter's kernels run the model. Input
+preparation lives elsewhere (mnist_prep, strokes, segment).
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any, ClassVar, Protocol
 
 
@@ -24,6 +26,9 @@ class Backend:
     name: ClassVar[str] = ""
     #: what to tell the user to install when the import fails
     install_hint: ClassVar[str] = ""
+    #: which kernels run the model: None = the interpreter's default (LiteRT: the XNNPACK
+    #: delegate), else a member of the package's `OpResolverType`, e.g. "BUILTIN_REF".
+    op_resolver: ClassVar[str | None] = None
 
     def interpreter_class(self) -> type:
         """Import and return the package's Interpreter class (ImportError if not installed)."""
@@ -33,4 +38,9 @@ class Backend:
         """Build an interpreter from bytes: this path runs the flatbuffer verifier, unlike
         loading from a file path, so a malformed model is an error rather than a crash."""
         cls = self.interpreter_class()
-        return cls(model_content=model_content, num_threads=num_threads)
+        options: dict[str, Any] = {}
+        if self.op_resolver:
+            # OpResolverType lives beside Interpreter in each package's interpreter module.
+            resolvers = sys.modules[cls.__module__].OpResolverType
+            options["experimental_op_resolver_type"] = getattr(resolvers, self.op_resolver)
+        return cls(model_content=model_content, num_threads=num_threads, **options)

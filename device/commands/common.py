@@ -15,7 +15,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         "--backend",
         choices=CHOICES,
         default=None,
-        help="interpreter: auto (default; or DIGITKIOSK_BACKEND), litert, tflite-runtime, tensorflow",
+        help=f"interpreter: auto (default; or DIGITKIOSK_BACKEND), {', '.join(CHOICES[1:])}",
     )
     p.add_argument(
         "--threads", type=int, default=None, help="interpreter threads (default 1, or DIGITKIOSK_THREADS)"

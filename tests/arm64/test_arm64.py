@@ -27,14 +27,14 @@ def test_device_side_on_arm64_gives_the_same_answers_as_on_x86_64(repo_root: Pat
         if os.environ.get("DIGITKIOSK_REQUIRE_ARM64"):
             pytest.fail(msg)
         pytest.skip(msg)
-    sets = ["litert"]
+    backends = ["litert", "litert-ref"]
     if (repo_root / ".venv-tflite/bin/python").is_file():
-        sets.append("tflite-runtime")
+        backends.append("tflite-runtime")
     elif os.environ.get("DIGITKIOSK_REQUIRE_TFLITE_RUNTIME"):
         pytest.fail(".venv-tflite missing: the test setup (.ci/setup.sh dev) builds it")
     cache = Path(os.environ.get("DIGITKIOSK_ARM64_CACHE", repo_root / ".cache/arm64"))
     proc = subprocess.run(
-        [sys.executable, HERE / "check.py", "--cache", cache, "--sets", ",".join(sets)],
+        [sys.executable, HERE / "check.py", "--cache", cache, "--backends", ",".join(backends)],
         capture_output=True,
         text=True,
         timeout=1800,
@@ -42,8 +42,15 @@ def test_device_side_on_arm64_gives_the_same_answers_as_on_x86_64(repo_root: Pat
     print(proc.stdout)
     assert proc.returncode == 0, f"arm64 check failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     summary = json.loads((cache / "summary.json").read_text())
-    assert summary["ok"] and set(summary["sets"]) == set(sets)
-    for name in sets:
-        entry = summary["sets"][name]
+    assert summary["ok"] and set(summary["backends"]) == set(backends)
+    for name in backends:
+        entry = summary["backends"][name]
         assert entry["ok"] and entry["selftest_accuracy"] >= 0.9
-        assert entry["arm64_versions"]["ai-edge-litert" if name == "litert" else "tflite-runtime"]
+        assert entry["arm64_versions"]["tflite-runtime" if name == "tflite-runtime" else "ai-edge-litert"]
+        # the interpreter alone on the 50 self-test digits and every prepared digit of the check
+        assert entry["stage_digits"] == 50 + entry["digits"]
+    # Where exactness is proven, it is demanded: not one int8 difference on the same input (only
+    # photos whose prepared input differs, OpenCV, are reported).
+    exact = summary["backends"]["litert-ref"]
+    assert exact["exact"] and not summary["backends"]["litert"]["exact"]
+    assert all("prepared input differs" in d for d in exact["differences"]), exact["differences"]

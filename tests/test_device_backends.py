@@ -1,0 +1,42 @@
+"""Backends chosen by name: `litert-ref` is LiteRT with its reference kernels (the configuration
+whose int8 outputs are proven the same on arm64 and x86-64, tests/arm64), a real interpreter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from digitkiosk.device.backends import CHOICES, get_backend
+from digitkiosk.device.loader import load_model, selftest_digits
+
+pytest.importorskip("ai_edge_litert")
+
+
+def _int8_scores(backend: str) -> np.ndarray:
+    model = load_model(backend=backend, num_threads=1)  # the verified path, self-test included
+    it = get_backend(backend).interpreter(model.path.read_bytes(), num_threads=1)
+    images = selftest_digits()[0]
+    details = it.get_input_details()[0]
+    it.resize_tensor_input(details["index"], [len(images), *details["shape"][1:]])
+    it.allocate_tensors()
+    x = (images.astype(np.int16) - 128).astype(np.int8)  # scale 1/255, zero point -128
+    it.set_tensor(details["index"], x.reshape(len(images), 28, 28, 1))
+    it.invoke()
+    return it.get_tensor(it.get_output_details()[0]["index"]).astype(int)
+
+
+def test_litert_ref_is_a_backend_chosen_by_name():
+    assert "litert-ref" in CHOICES
+    backend = get_backend("litert-ref")
+    assert (backend.name, backend.op_resolver) == ("litert-ref", "BUILTIN_REF")
+    assert get_backend("litert").op_resolver is None  # the default keeps XNNPACK
+    model = load_model(backend="litert-ref", num_threads=1)
+    assert model.backend == "litert-ref" and model.selftest_accuracy >= 0.9
+
+
+def test_litert_ref_runs_other_kernels_than_the_default():
+    """The option takes effect: XNNPACK's int8 arithmetic rounds differently from the reference
+    kernels (measured: 8 of the 50 self-test digits get scores 1 step apart), the digits agree."""
+    ref, default = _int8_scores("litert-ref"), _int8_scores("litert")
+    assert (ref != default).any()
+    assert np.abs(ref - default).max() <= 2
+    assert (ref.argmax(1) == default.argmax(1)).all()
