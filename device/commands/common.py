@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..backends import CHOICES
+from ..settings import Settings
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,17 +38,25 @@ def add_trust_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def trust_policy(args: argparse.Namespace):
-    from ..package import TrustPolicy
+def settings(args: argparse.Namespace) -> Settings:
+    """The command's settings: its flags, else the environment, else the defaults, read once
+    here (settings.py); what runs below takes them as plain arguments."""
+    return Settings.resolve(
+        model=args.model,
+        backend=args.backend,
+        threads=args.threads,
+        trust_dir=args.trust_dir,
+        allow_unsigned=args.allow_unsigned,
+    )
 
-    return TrustPolicy.from_env(args.trust_dir, args.allow_unsigned)
 
-
-def open_recognizer(args: argparse.Namespace):
-    """Load the model through the verified path (the trust policy of the flags / environment)
-    and wrap it in a Recognizer."""
+def open_recognizer(settings: Settings):
+    """Load the model through the verified path, under the settings' trust policy, and wrap it
+    in a Recognizer."""
     from ..loader import load_model
     from ..recognizer import Recognizer
 
-    policy = trust_policy(args)
-    return Recognizer(load_model(args.model, backend=args.backend, num_threads=args.threads, policy=policy))
+    model = load_model(
+        settings.model, backend=settings.backend, num_threads=settings.threads, policy=settings.policy()
+    )
+    return Recognizer(model)
