@@ -15,7 +15,8 @@ import sys
 import time
 
 import pytest
-from kiosk_driver import Kiosk, drag_commands, screenshot, xdotool
+
+from tests.kiosk.kiosk_driver import Kiosk, drag_commands, screenshot, xdotool
 
 pytestmark = pytest.mark.display
 
