@@ -213,6 +213,20 @@ def test_escape_does_not_quit_but_ctrl_shift_q_does(kiosk):
     assert errors == []
 
 
+def test_sigterm_quits_cleanly(xdisplay, tmp_path, model_dir):
+    """systemd stops the kiosk with SIGTERM: the handler run_kiosk installs for the run lets the
+    pump quit on the Tk thread (a "quit" event, the log closed, exit 0), not a kill mid-write."""
+    import signal
+
+    kiosk = Kiosk(tmp_path / "events.jsonl", "--model", str(model_dir), "--windowed")
+    try:
+        kiosk.proc.send_signal(signal.SIGTERM)
+        assert kiosk.proc.wait(15) == 0, kiosk.log_tail()
+        assert kiosk.new_events()[-1]["event"] == "quit"
+    finally:
+        kiosk.stop()
+
+
 def test_no_display_is_one_clear_line(monkeypatch, capsys):
     from digitkiosk.device import cli
 
