@@ -213,12 +213,13 @@ def test_escape_does_not_quit_but_ctrl_shift_q_does(kiosk):
     assert errors == []
 
 
-def test_sigterm_quits_cleanly(xdisplay, tmp_path, model_dir):
+def test_sigterm_quits_cleanly(xdisplay, tmp_path, model_copy):
     """systemd stops the kiosk with SIGTERM: the handler run_kiosk installs for the run lets the
     pump quit on the Tk thread (a "quit" event, the log closed, exit 0), not a kill mid-write."""
     import signal
 
-    kiosk = Kiosk(tmp_path / "events.jsonl", "--model", str(model_dir), "--windowed")
+    # A fresh copy: the module's model_dir is edited by the hot-reload tests above.
+    kiosk = Kiosk(tmp_path / "events.jsonl", "--model", str(model_copy), "--windowed")
     try:
         kiosk.proc.send_signal(signal.SIGTERM)
         assert kiosk.proc.wait(15) == 0, kiosk.log_tail()
