@@ -17,14 +17,18 @@ import asyncio
 import functools
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
-from digitkiosk.device.errors import DigitkioskError
+from digitkiosk.device.cli_main import add_common_arguments, run_main
 
 from . import rollout
+from .bundle import load_bundle
 from .errors import DeployError
+from .hosts import push_host, rollback_host, status_host
 from .inventory import Host, load_inventory, parse_targets
+from .results import HostResult, results_json
 from .ssh import SSHOptions
 
 log = logging.getLogger(__name__)
@@ -78,7 +82,7 @@ def _add_fleet(p: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Sign digit models and flash them to kiosks.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (stderr)")
+    add_common_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("keygen", help="make an Ed25519 signing key pair")
@@ -114,18 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
-    from .keys import keygen
+    from .keys import keygen, signing_settings
 
-    private, public, key_id = keygen(args.key, force=args.force)
+    path, passphrase = signing_settings(os.environ, args.key)
+    private, public, key_id = keygen(path, passphrase=passphrase, force=args.force)
     print(f"signing key {key_id}: private key {private} (keep it secret), public key {public}")
     print(f"install the public key on each kiosk: /etc/digitkiosk/trusted_keys/{key_id}.pub")
     return 0
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
-    from .keys import sign_model
+    from .keys import sign_model, signing_settings
 
-    sig, key_id = sign_model(args.model, args.key)
+    sig, key_id = sign_model(args.model, *signing_settings(os.environ, args.key))
     print(f"signed {args.model} with key {key_id}: {sig}")
     return 0
 
@@ -159,17 +164,17 @@ def _check_counts(args: argparse.Namespace) -> None:
         raise DeployError("--canary must not be negative")
 
 
-def _finish(args: argparse.Namespace, results: list[rollout.HostResult], **extra) -> int:
+def _finish(args: argparse.Namespace, results: list[HostResult], **extra) -> int:
     from .report import format_table
 
     if args.json:
-        print(json.dumps(rollout.results_json(results, **extra), indent=1))
+        print(json.dumps(results_json(results, **extra), indent=1))
     else:
         print(format_table(results))
     return 1 if any(r.failed for r in results) else 0
 
 
-def _roll(args: argparse.Namespace, action, hosts: list[Host]) -> list[rollout.HostResult]:
+def _roll(args: argparse.Namespace, action, hosts: list[Host]) -> list[HostResult]:
     from .report import ProgressReporter
 
     return asyncio.run(
@@ -181,13 +186,13 @@ def _roll(args: argparse.Namespace, action, hosts: list[Host]) -> list[rollout.H
 
 def cmd_push(args: argparse.Namespace) -> int:
     _check_counts(args)
-    bundle = rollout.load_bundle(args.model, allow_unsigned=args.allow_unsigned)
+    bundle = load_bundle(args.model, allow_unsigned=args.allow_unsigned)
     hosts, opts = _hosts(args), _ssh_options(args)
     if args.limit_rate is not None and args.limit_rate <= 0:
         raise DeployError("--limit-rate must be positive")
     rate = args.limit_rate * 1024 if args.limit_rate else None
     action = functools.partial(
-        rollout.push_host,
+        push_host,
         bundle=bundle,
         opts=opts,
         dry_run=args.dry_run,
@@ -202,32 +207,28 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     _check_counts(args)
     hosts, opts = _hosts(args), _ssh_options(args)
-    return _finish(args, _roll(args, functools.partial(rollout.status_host, opts=opts), hosts))
+    return _finish(args, _roll(args, functools.partial(status_host, opts=opts), hosts))
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     _check_counts(args)
     hosts, opts = _hosts(args), _ssh_options(args)
-    action = functools.partial(rollout.rollback_host, opts=opts, dry_run=args.dry_run)
+    action = functools.partial(rollback_host, opts=opts, dry_run=args.dry_run)
     return _finish(args, _roll(args, action, hosts), dry_run=args.dry_run)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    def setup(args: argparse.Namespace) -> None:
+        if not args.verbose:  # asyncssh logs every connection at INFO
+            logging.getLogger("asyncssh").setLevel(logging.WARNING)
+
+    return run_main(
+        PROG,
+        build_parser(),
+        argv,
+        interrupted="interrupted (hosts keep the model they had; run again to finish)",
+        setup=setup,
     )
-    if not args.verbose:
-        logging.getLogger("asyncssh").setLevel(logging.WARNING)
-    try:
-        return int(args._run(args) or 0)
-    except DigitkioskError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted (hosts keep the model they had; run again to finish)", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

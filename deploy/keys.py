@@ -1,10 +1,11 @@
 """Signing keys and signatures, workstation side (the device side verifies: device/signing.py).
 
 `keygen` writes an Ed25519 private key (PKCS#8 PEM, mode 0600, optionally encrypted with a
-passphrase from DIGITKIOSK_SIGNING_PASSPHRASE) and its public key (`<key>.pub`, PEM) — the file to
-copy into each kiosk's trust directory. `sign` writes `<card>.json.sig` over the card's exact bytes,
-after reading the model package as the device does (package.py: the card pins the `.tflite`
-beside it, is named after it, and its version is PEP 440): never sign a card that lies.
+passphrase; the CLI takes it from DIGITKIOSK_SIGNING_PASSPHRASE) and its public key (`<key>.pub`,
+PEM) — the file to copy into each kiosk's trust directory. `sign` writes `<card>.json.sig` over
+the card's exact bytes, after reading the model package as the device does (package.py: the card
+pins the `.tflite` beside it, is named after it, and its version is PEP 440): never sign a card
+that lies.
 Private key material is never printed or logged.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from digitkiosk.device.errors import ChecksumMismatchError, DigitkioskError
@@ -31,32 +32,30 @@ ENV_KEY = "DIGITKIOSK_SIGNING_KEY"
 ENV_PASSPHRASE = "DIGITKIOSK_SIGNING_PASSPHRASE"
 
 
-def default_key_path() -> Path:
-    return Path(os.environ.get(ENV_KEY) or DEFAULT_KEY).expanduser()
+def signing_settings(environ: Mapping[str, str], key: Path | None) -> tuple[Path, bytes | None]:
+    """The CLI's edge: the key path (flag, else DIGITKIOSK_SIGNING_KEY, else the default) and the
+    passphrase (DIGITKIOSK_SIGNING_PASSPHRASE; never a flag, so it stays out of `ps`)."""
+    path = Path(key or environ.get(ENV_KEY) or DEFAULT_KEY).expanduser()
+    value = environ.get(ENV_PASSPHRASE)
+    return path, value.encode("utf-8") if value else None
 
 
 def public_key_path(private_key: Path) -> Path:
     return private_key.with_name(private_key.name.removesuffix(".pem") + ".pub")
 
 
-def _passphrase() -> bytes | None:
-    value = os.environ.get(ENV_PASSPHRASE)
-    return value.encode("utf-8") if value else None
-
-
-def keygen(path: Path | None = None, *, force: bool = False) -> tuple[Path, Path, str]:
+def keygen(path: Path, *, passphrase: bytes | None = None, force: bool = False) -> tuple[Path, Path, str]:
     """Make a key pair → (private key path, public key path, key id)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    path = Path(path or default_key_path()).expanduser()
+    path = Path(path).expanduser()
     pub_path = public_key_path(path)
     if not force:
         for p in (path, pub_path):
             if p.exists():
                 raise DeployError(f"{p} already exists (use --force to replace it)")
     key = Ed25519PrivateKey.generate()
-    passphrase = _passphrase()
     encryption = (
         serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     )
@@ -75,11 +74,11 @@ def keygen(path: Path | None = None, *, force: bool = False) -> tuple[Path, Path
     return path, pub_path, key_id
 
 
-def load_private_key(path: Path | None = None):
+def load_private_key(path: Path, passphrase: bytes | None = None):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    path = Path(path or default_key_path()).expanduser()
+    path = Path(path).expanduser()
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -91,7 +90,7 @@ def load_private_key(path: Path | None = None):
     if path.stat().st_mode & 0o077:
         log.warning("signing key %s is readable by other users: chmod 600 it", path)
     try:
-        key = serialization.load_pem_private_key(data, password=_passphrase())
+        key = serialization.load_pem_private_key(data, password=passphrase)
     except TypeError:  # encrypted key, no passphrase given (or the reverse)
         raise DeployError(f"signing key {path} needs {ENV_PASSPHRASE} (or must not have it)") from None
     except ValueError:
@@ -124,11 +123,11 @@ def read_package(model: Path) -> ModelPackage:
     return package
 
 
-def sign_model(model: Path, key_path: Path | None = None) -> tuple[Path, str]:
+def sign_model(model: Path, key_path: Path, passphrase: bytes | None = None) -> tuple[Path, str]:
     """Sign MODEL's card → (signature path, key id)."""
     package = read_package(model)
     card_path, card_bytes = package.card_path, package.card_bytes
-    key = load_private_key(key_path)
+    key = load_private_key(key_path, passphrase)
     key_id = key_id_of(key)
     doc = {
         "format": SIG_FORMAT,

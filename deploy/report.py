@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 from .inventory import Host
-from .rollout import FAILED, SKIPPED, HostResult
+from .results import FAILED, SKIPPED, HostResult
 
 BAR_WIDTH = 24
 

@@ -1,7 +1,8 @@
 """`digitkiosk bench`: the device's speed and memory figures, measured on this machine.
 
 Cold start is measured in a fresh process (import → verified load → first prediction), the rest
-in this one on one interpreter thread. Inputs are the real digits shipped with the package.
+in this one, on the given number of interpreter threads (default one). Inputs are the real digits
+shipped with the package. The trust policy is passed on explicitly, to the fresh process too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from importlib import resources
 import numpy as np
 
 from .loader import load_model, selftest_digits
+from .package import TrustPolicy
 from .recognizer import Recognizer
 from .strokes import parse_strokes
 
@@ -23,9 +25,11 @@ COLD_START_CODE = """
 import sys, time
 t0 = time.perf_counter()
 from digitkiosk.device.loader import load_model, selftest_digits
+from digitkiosk.device.package import TrustPolicy
 from digitkiosk.device.recognizer import Recognizer
-model, backend = sys.argv[1] or None, sys.argv[2] or None
-r = Recognizer(load_model(model, backend=backend))
+model, backend, threads, trust_dir, unsigned = sys.argv[1:6]
+policy = TrustPolicy(trust_dir, allow_unsigned=unsigned == "1")
+r = Recognizer(load_model(model or None, backend=backend, num_threads=int(threads), policy=policy))
 images, _ = selftest_digits()
 r.classify(images[:1] / 255.0)
 print(time.perf_counter() - t0)
@@ -41,13 +45,14 @@ def _percentiles(samples: list[float]) -> dict:
     }
 
 
-def cold_start(model: str | None, backend: str | None, runs: int = 3) -> dict:
+def cold_start(model: str | None, backend: str, threads: int, policy: TrustPolicy, runs: int = 3) -> dict:
     """Wall time from process spawn to first prediction (median of `runs`), and the in-process part."""
     walls, inner = [], []
+    trust = [str(policy.trust_dir), "1" if policy.allow_unsigned else "0"]
     for _ in range(runs):
         t0 = time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-c", COLD_START_CODE, model or "", backend or ""],
+            [sys.executable, "-c", COLD_START_CODE, model or "", backend, str(threads), *trust],
             capture_output=True,
             text=True,
             check=True,
@@ -75,8 +80,16 @@ def compose_page(images: np.ndarray, count: int = 6, seed: int = 0) -> np.ndarra
     return np.clip(page, 0, 255).astype(np.uint8)
 
 
-def run_bench(model: str | None = None, backend: str | None = None, repeats: int = 500) -> dict:
-    loaded = load_model(model, backend=backend, num_threads=1)
+def run_bench(
+    model: str | None = None,
+    backend: str = "auto",
+    repeats: int = 500,
+    *,
+    threads: int = 1,
+    policy: TrustPolicy | None = None,
+) -> dict:
+    policy = policy or TrustPolicy()
+    loaded = load_model(model, backend=backend, num_threads=threads, policy=policy)
     recognizer = Recognizer(loaded)
     images, _ = selftest_digits()
     x = images.astype(np.float32) / 255.0
@@ -100,8 +113,9 @@ def run_bench(model: str | None = None, backend: str | None = None, repeats: int
 
     result = {
         "model": loaded.describe(),
-        "cold_start": cold_start(model, backend),
-        "inference_one_digit_1_thread": _percentiles(infer),
+        "threads": threads,
+        "cold_start": cold_start(model, backend, threads, policy),
+        f"inference_one_digit_{threads}_thread{'s' if threads > 1 else ''}": _percentiles(infer),
         "strokes_to_prediction": _percentiles(stroke_times),
     }
     try:

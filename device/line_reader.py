@@ -16,7 +16,6 @@ both ways and `read_field` picks one answer.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -36,8 +35,6 @@ LINE_WIDTH = 160  # 99% of the development fields are narrower at this height; w
 LINE_PREP_ID = "line-h32-w160-v1"
 BLANK_LABEL = "blank"
 DEFAULT_LINE_MODEL = "linenet.tflite"
-ENV_LINE_MODEL = "DIGITKIOSK_LINE_MODEL"  # a path, or "off" to read fields by segmentation only
-OFF = ("off", "none", "0")
 # Below this contrast (grey levels between paper and the darkest ink) a field holds no ink: the
 # prepared line stays empty rather than amplifying paper grain into strokes.
 MIN_CONTRAST = 24.0
@@ -154,13 +151,8 @@ class LineModel:
         }
 
 
-def default_line_model_path() -> Path | None:
-    """The bundled line model, DIGITKIOSK_LINE_MODEL's path, or None when that says "off"."""
-    env = os.environ.get(ENV_LINE_MODEL, "").strip()
-    if env.lower() in OFF:
-        return None
-    if env:
-        return Path(env)
+def default_line_model_path() -> Path:
+    """The bundled line model's card."""
     return Path(str(resources.files("digitkiosk.models") / DEFAULT_LINE_MODEL))
 
 
@@ -173,7 +165,7 @@ def load_line_model(
 ) -> LineModel:
     """Read and verify a line model package (the same trust policy as the digit model), check its
     tensors against its card, and self-test it (an empty field reads as nothing)."""
-    from .loader import ENV_THREADS, _check_tensor, _first_line
+    from .loader import _check_tensor, _first_line
 
     package = ModelPackage.read(path)
     card = package.card
@@ -185,9 +177,9 @@ def load_line_model(
         raise ModelShapeError(
             f"line model {package.model_path}: labels must be the ten digits and {BLANK_LABEL!r}"
         )
-    trust = package.verify(policy or TrustPolicy.from_env())
+    trust = package.verify(policy or TrustPolicy())
     chosen = get_backend(backend)
-    threads = num_threads or int(os.environ.get(ENV_THREADS, "1") or 1)
+    threads = num_threads or 1
     try:
         runner = Runner(chosen.interpreter(package.model_bytes, num_threads=threads))
     except (ValueError, RuntimeError) as e:
@@ -214,15 +206,18 @@ def load_line_model(
 
 
 def open_line_model(
-    policy: TrustPolicy | None = None, backend: str | None = None, num_threads: int | None = None
+    path: Path | None,
+    policy: TrustPolicy | None = None,
+    backend: str | None = None,
+    num_threads: int | None = None,
 ) -> LineModel | None:
-    """The line model for fields, or None (fields then read by segmentation): off by
-    DIGITKIOSK_LINE_MODEL=off, or missing or refused, which is said in one warning line."""
-    path = default_line_model_path()
-    if path is None:
-        return None
+    """The line model for fields (`path`, or the bundled one when None), or None when it is
+    missing or refused, which is said in one warning line (fields are then read by
+    segmentation). Whether to use one at all is the caller's setting (DIGITKIOSK_LINE_MODEL)."""
     try:
-        return load_line_model(path, policy=policy, backend=backend, num_threads=num_threads)
+        return load_line_model(
+            path or default_line_model_path(), policy=policy, backend=backend, num_threads=num_threads
+        )
     except DigitkioskError as e:
         log.warning("line model not used, fields are read by segmentation: %s", e)
         return None

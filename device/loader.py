@@ -8,7 +8,6 @@ package refused by the interpreter checks is never handed to an interpreter agai
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -33,8 +32,6 @@ from .runner import Runner
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "digitnet.tflite"
-ENV_MODEL = "DIGITKIOSK_MODEL"
-ENV_THREADS = "DIGITKIOSK_THREADS"
 SELFTEST_MIN_ACCURACY = 0.9
 # What a model may answer: the ten digits, then optionally "none" (not a digit, a mark or two
 # digits in one box) as an eleventh class.
@@ -49,10 +46,7 @@ _refused_lock = threading.Lock()
 
 
 def default_model_path() -> Path:
-    """The model shipped with the package (or DIGITKIOSK_MODEL)."""
-    env = os.environ.get(ENV_MODEL)
-    if env:
-        return Path(env)
+    """The model shipped with the package."""
     return Path(str(resources.files("digitkiosk.models") / DEFAULT_MODEL_NAME))
 
 
@@ -104,9 +98,10 @@ def load_model(
     policy: TrustPolicy | None = None,
 ) -> LoadedModel:
     """Load and verify a model. `path` is the .tflite or its .json card (default: the bundled
-    model); `policy` defaults to the environment's (TrustPolicy.from_env)."""
+    model); `policy` defaults to the production one (TrustPolicy(): the default trust directory,
+    unsigned models refused). The CLI passes the one its settings describe (settings.py)."""
     package = ModelPackage.read(path or default_model_path())
-    return load_package(package, policy or TrustPolicy.from_env(), backend=backend, num_threads=num_threads)
+    return load_package(package, policy or TrustPolicy(), backend=backend, num_threads=num_threads)
 
 
 def load_package(
@@ -151,9 +146,8 @@ def _build(
     card: ModelCard, data: bytes, digest: str, path: Path, backend_name: str | None, num_threads: int | None
 ) -> LoadedModel:
     backend = get_backend(backend_name)
-    threads = num_threads or int(os.environ.get(ENV_THREADS, "1") or 1)
     try:
-        interpreter = backend.interpreter(data, num_threads=threads)
+        interpreter = backend.interpreter(data, num_threads=num_threads or 1)
         runner = Runner(interpreter)
     except (ValueError, RuntimeError) as e:
         raise NotATFLiteModelError(f"not a valid TFLite model: {path} ({_first_line(e)})") from None

@@ -92,7 +92,7 @@ class ModelWatcher:
         self.interval = interval
         self.on_change = on_change
         self._load = loader
-        self.policy = policy or TrustPolicy.from_env()
+        self.policy = policy or TrustPolicy()
         self._current = fingerprint(self.path)  # what the recognizer's model was loaded from
         self._pending: Fingerprint | None = None  # a change seen once, waiting to hold still
         self._reported: Fingerprint | None = None  # the last fingerprint a notice was sent for

@@ -33,12 +33,11 @@ from .errors import (
 )
 from .fileutil import sha256_bytes
 from .modelcard import MAX_CARD_BYTES, ModelCard, card_path_for, parse_card
+from .settings import DEFAULT_TRUST_DIR
 from .signing import (
     MAX_SIG_BYTES,
-    allow_unsigned_from_env,
     load_trusted_keys,
     signature_path_for,
-    trust_dir_from_env,
     verify_signature,
 )
 
@@ -73,15 +72,9 @@ class TrustPolicy:
     """What may run: keys in `trust_dir`, the pinned bundled model, and, only when asked for,
     unsigned models (development mode, which also tolerates a trust directory others can write)."""
 
-    trust_dir: Path
+    trust_dir: Path = DEFAULT_TRUST_DIR
     allow_unsigned: bool = False
     pinned: frozenset[str] = field(default_factory=bundled_pins)
-
-    @classmethod
-    def from_env(cls, trust_dir: str | Path | None = None, allow_unsigned: bool | None = None) -> TrustPolicy:
-        """Flag, else DIGITKIOSK_TRUST_DIR / DIGITKIOSK_ALLOW_UNSIGNED, else the defaults
-        (/etc/digitkiosk/trusted_keys, unsigned refused)."""
-        return cls(trust_dir_from_env(trust_dir), allow_unsigned_from_env(allow_unsigned))
 
 
 @dataclass

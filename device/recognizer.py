@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import grouping
+from . import grouping, layout
 from .errors import NothingToReadError
 from .loader import LoadedModel
 from .strokes import Stroke
@@ -87,13 +87,17 @@ class Reading:
 
     @property
     def text(self) -> str:
-        if not self.digits:
-            return ""
-        seps = self.separators or [""] * (len(self.digits) - 1)
-        out = self.digits[0].label
-        for sep, d in zip(seps, self.digits[1:], strict=True):
-            out += sep + d.label
-        return out
+        return layout.join([d.label for d in self.digits], self.separators)
+
+    @property
+    def layout(self) -> str:
+        """The digits' arrangement with each digit as "d" ("dd d\nddd")."""
+        return layout.layout(len(self.digits), self.separators)
+
+    @property
+    def best_text(self) -> str:
+        """The text with each digit's best class, whether or not it clears the threshold."""
+        return layout.join([str(d.top3[0][0]) for d in self.digits], self.separators)
 
     @property
     def sure(self) -> bool:
@@ -188,12 +192,14 @@ class Recognizer:
         """`read_image` without the line model: digits found, cut and read one by one."""
         from .segment import find_digits
 
-        t0 = time.perf_counter() if t0 is None else t0
-        found = find_digits(image)
-        if not found.digits:
-            raise NothingToReadError("nothing to read: no digits found in the image")
-        digits, separators = self.read_segmentation(found)
-        if not digits:
+        return self.read_found(find_digits(image), t0)
+
+    def read_found(self, found: Segmentation, started: float | None = None) -> Reading:
+        """What segmentation found in a picture → the reading (latency counted from `started`,
+        a perf_counter time, when given). NothingToReadError when no mark reads as a digit."""
+        t0 = time.perf_counter() if started is None else started
+        digits, separators = self.read_segmentation(found) if found.digits else ([], [])
+        if not digits:  # nothing found, or only marks that read as no digit (commas, dashes)
             raise NothingToReadError("nothing to read: no digits found in the image")
         return Reading(digits, (time.perf_counter() - t0) * 1000.0, separators=separators)
 

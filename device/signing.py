@@ -31,9 +31,6 @@ from .modelcard import card_path_for
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TRUST_DIR = Path("/etc/digitkiosk/trusted_keys")
-ENV_TRUST_DIR = "DIGITKIOSK_TRUST_DIR"
-ENV_ALLOW_UNSIGNED = "DIGITKIOSK_ALLOW_UNSIGNED"
 SIG_SUFFIX = ".sig"
 KEY_SUFFIX = ".pub"
 SIG_FORMAT = 1
@@ -58,19 +55,6 @@ def signature_path_for(card_path: str | Path) -> Path:
 def key_id_for(raw_public_key: bytes) -> str:
     """A short, stable name for a public key: the first 16 hex digits of sha256(raw key)."""
     return hashlib.sha256(raw_public_key).hexdigest()[:16]
-
-
-def trust_dir_from_env(trust_dir: str | Path | None = None) -> Path:
-    if trust_dir:
-        return Path(trust_dir)
-    env = os.environ.get(ENV_TRUST_DIR)
-    return Path(env) if env else DEFAULT_TRUST_DIR
-
-
-def allow_unsigned_from_env(allow_unsigned: bool | None = None) -> bool:
-    if allow_unsigned is not None:
-        return allow_unsigned
-    return os.environ.get(ENV_ALLOW_UNSIGNED, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def check_trust_path(path: Path, relaxed: bool = False, ancestor: bool = False) -> None:

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 from .errors import DigitkioskError, ModelError
 from .fileutil import fsync_dir
 from .package import ModelPackage, TrustPolicy
-from .store_state import InstallResult, StateFile
+from .settings import DEFAULT_STORE, DEFAULT_TRUST_DIR
+from .store_state import InstallResult, StateFile, StoreStatus
 from .versioning import VERSION_RE, is_version, parse_version
 
 if TYPE_CHECKING:  # the loader pulls in numpy and the interpreter: `status --no-check` does without
@@ -44,8 +45,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["VERSION_RE", "DowngradeError", "InstallResult", "ModelStore", "StoreError", "version_key"]
 
-DEFAULT_STORE = Path("/var/lib/digitkiosk/models")
-ENV_STORE = "DIGITKIOSK_STORE"
 KEEP_VERSIONS = 3  # current, previous and one more; older ones are pruned after an install
 LEFTOVERS = (".incoming-", ".damaged-")  # hidden folders of an install cut short
 
@@ -63,13 +62,6 @@ def version_key(version: str):
     return parse_version(version)
 
 
-def store_from_env(store: str | Path | None = None) -> Path:
-    if store:
-        return Path(store)
-    env = os.environ.get(ENV_STORE)
-    return Path(env) if env else DEFAULT_STORE
-
-
 class ModelStore:
     def __init__(
         self,
@@ -80,8 +72,8 @@ class ModelStore:
         backend: str | None = None,
         policy: TrustPolicy | None = None,
     ) -> None:
-        self.root = store_from_env(root)
-        self.policy = policy or TrustPolicy.from_env(trust_dir, allow_unsigned)
+        self.root = Path(root) if root is not None else DEFAULT_STORE
+        self.policy = policy or TrustPolicy(trust_dir or DEFAULT_TRUST_DIR, bool(allow_unsigned))
         self.backend = backend
         self.versions_dir = self.root / "versions"
         self.current_link = self.root / "current"
@@ -175,7 +167,7 @@ class ModelStore:
         except DigitkioskError:
             return {}
 
-    def status(self, check: bool = True) -> dict[str, Any]:
+    def status(self, check: bool = True) -> StoreStatus:
         """Active and previous version, the last self-test, the last error; with `check`, the
         active model is verified, loaded and self-tested now (the health check)."""
         state = self.read_state()
@@ -186,30 +178,30 @@ class ModelStore:
                 package = self.package(active)
             except DigitkioskError as e:
                 problem = str(e)
-        result: dict[str, Any] = {
-            "store": str(self.root),
-            "active": active,
-            "previous": self.previous_version,
-            "model_path": str(self.current_link / package.card_path.name) if package else None,
-            "sha256": package.sha256 if package else None,
-            "card_sha256": package.card_sha256 if package else None,
-            "selftest": state.get("selftest"),
-            "last_error": state.get("last_error"),
-            "versions": self.versions(),
-        }
+        result = StoreStatus(
+            store=str(self.root),
+            active=active,
+            previous=self.previous_version,
+            model_path=str(self.current_link / package.card_path.name) if package else None,
+            sha256=package.sha256 if package else None,
+            card_sha256=package.card_sha256 if package else None,
+            selftest=state.get("selftest"),
+            last_error=state.get("last_error"),
+            versions=self.versions(),
+        )
         if active is not None and package is None:
-            result["damaged"] = problem
+            result.damaged = problem
         if check:
             try:
                 if package is None:
                     raise StoreError(problem)
                 loaded = self._load(package)
             except DigitkioskError as e:
-                result["healthy"] = False
-                result["check_error"] = str(e)
+                result.healthy = False
+                result.check_error = str(e)
             else:
-                result["healthy"] = True
-                result["selftest"] = StateFile.selftest_record(active, loaded)
+                result.healthy = True
+                result.selftest = StateFile.selftest_record(active, loaded)
         return result
 
     # -- changing ------------------------------------------------------------------------------

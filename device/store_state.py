@@ -1,12 +1,14 @@
-"""The model store's bookkeeping: `state.json` (last self-test, last error, recent history) and the
-result of an install / activate / rollback."""
+"""The model store's bookkeeping: `state.json` (last self-test, last error, recent history), the
+result of an install / activate / rollback, and the store's status: what `digitkiosk model status
+--json` prints and `digitkiosk-deploy` reads back over SSH (`StoreStatus`, one record for both
+sides of that contract)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,45 @@ class InstallResult:
             "previous": self.previous,
             "selftest_accuracy": self.selftest_accuracy,
         }
+
+
+@dataclass
+class StoreStatus:
+    """The store's status. `healthy` and `check_error` are there only when the active model was
+    checked (loaded and self-tested now); `damaged` only when the active version's files are
+    unreadable. Read back from JSON, missing fields are None and unknown ones are ignored, so a
+    kiosk one release apart still answers."""
+
+    store: str = ""
+    active: str | None = None
+    previous: str | None = None
+    model_path: str | None = None
+    sha256: str | None = None
+    card_sha256: str | None = None  # of the card's exact bytes: what a push compares
+    selftest: dict[str, Any] | None = None
+    last_error: dict[str, Any] | None = None
+    versions: list[str] = field(default_factory=list)
+    damaged: str | None = None
+    healthy: bool | None = None
+    check_error: str | None = None
+
+    _OPTIONAL = ("damaged", "healthy", "check_error")
+
+    def to_json(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in self._OPTIONAL:
+            if out[name] is None:
+                del out[name]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StoreStatus:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def last_error_message(self) -> str | None:
+        return self.last_error.get("message") if isinstance(self.last_error, dict) else None
 
 
 class StateFile:

@@ -18,6 +18,23 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("DIGITKIOSK_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+def _program_variables() -> tuple[str, ...]:
+    """Every environment variable the three commands read (their settings, read at the CLI edge)."""
+    from digitkiosk.deploy.keys import ENV_KEY, ENV_PASSPHRASE
+    from digitkiosk.device.settings import ENV_VARS
+
+    return (*ENV_VARS, ENV_KEY, ENV_PASSPHRASE)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch):
+    """No test sees the developer's DIGITKIOSK_* settings (a trust directory, development mode,
+    another model): what a test needs, it sets itself. The test suite's own variables
+    (DIGITKIOSK_SHARED_DATA, DIGITKIOSK_ARTIFACTS, DIGITKIOSK_REQUIRE_*) are not settings and stay."""
+    for name in _program_variables():
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
@@ -91,6 +108,48 @@ def model_copy(tmp_path: Path, default_model_path: Path) -> Path:
     for src in (default_model_path, default_model_path.with_suffix(".json")):
         shutil.copy2(src, tmp_path / src.name)
     return tmp_path / default_model_path.name
+
+
+@pytest.fixture(scope="session")
+def signing_key(tmp_path_factory) -> Path:
+    from digitkiosk.deploy.keys import keygen
+
+    private, _public, _kid = keygen(tmp_path_factory.mktemp("signing") / "signing_key.pem")
+    return private
+
+
+@pytest.fixture(scope="session")
+def other_signing_key(tmp_path_factory) -> Path:
+    """A valid key that no kiosk trusts."""
+    from digitkiosk.deploy.keys import keygen
+
+    return keygen(tmp_path_factory.mktemp("rogue") / "rogue_key.pem")[0]
+
+
+def model_version_copy(src: Path, folder: Path, version: str, key: Path | None) -> Path:
+    """Copy model `src` and its card into `folder` with the card's version set (the .tflite is
+    unchanged, so its sha256 still matches), signed with `key` unless None. → the card path."""
+    from digitkiosk.deploy.keys import sign_model
+
+    folder.mkdir(parents=True)
+    shutil.copy2(src, folder / src.name)
+    card = json.loads(src.with_suffix(".json").read_text())
+    card["version"] = version
+    card_path = folder / src.with_suffix(".json").name
+    card_path.write_text(json.dumps(card, indent=1))
+    if key is not None:
+        sign_model(card_path, key)
+    return card_path
+
+
+@pytest.fixture()
+def make_model(tmp_path: Path, default_model_path: Path, signing_key: Path):
+    """make_model("2030.1.1") → the card of a signed copy of the bundled model, with that version."""
+
+    def make(version: str, key: Path | None = signing_key, folder: str | None = None) -> Path:
+        return model_version_copy(default_model_path, tmp_path / "models" / (folder or version), version, key)
+
+    return make
 
 
 @pytest.fixture(scope="session")

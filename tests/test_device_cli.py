@@ -144,7 +144,8 @@ def test_predict_page_json(mnist_test, tmp_path, capsys, dark_ink):
     assert o["model"].startswith("digitnet") and o["latency_ms"] > 0
 
 
-def test_predict_single_and_bad_files(mnist_test, tmp_path, capsys):
+def test_predict_single_and_bad_files(mnist_test, recognizer, tmp_path, capsys):
+    from digitkiosk.device.imageio import read_image
     from PIL import Image
 
     x, y = mnist_test
@@ -156,7 +157,8 @@ def test_predict_single_and_bad_files(mnist_test, tmp_path, capsys):
     files = [tmp_path / n for n in ("empty.png", "seven.png", "text.png", "blank.png")]
     code, out, err = run(["predict", "--single", *map(str, files)], capsys)
     assert code == 1
-    assert out.strip() == f"{good}: {y[0]}  (confidence {out.split('confidence ')[1].split(')')[0]})"
+    confidence = recognizer.read_single(read_image(good)).digits[0].confidence  # read here, not by the CLI
+    assert out.strip() == f"{good}: {y[0]}  (confidence {confidence:.2f})"
     lines = err.strip().splitlines()
     assert len(lines) == 3 and all(line.startswith("digitkiosk: ") for line in lines)
     assert "empty file" in lines[0] and "not an image" in lines[1] and "nothing to read" in lines[2]

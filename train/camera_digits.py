@@ -13,14 +13,16 @@ Only pages whose digits were all found, in reading order, are used, so every lab
 from __future__ import annotations
 
 import logging
-import re
 import time
 
 import numpy as np
+from digitkiosk.device.layout import layout_of
 from digitkiosk.device.segment import find_digits
 
 from .errors import DataError
-from .scenes import GlyphBank, make_scene, random_look
+from .glyphs import GlyphBank
+from .photo import random_look
+from .scenes import make_scene
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +35,6 @@ PEN_WIDTH = (0.03, 0.09)
 MIN_MATCHED = 0.2
 #: ...judged once this many shots were taken.
 JUDGE_AFTER = 50
-
-
-def _layout_of(text: str) -> str:
-    return re.sub(r"\d", "d", text)
 
 
 def camera_digits(
@@ -56,7 +54,7 @@ def camera_digits(
         pages += 1
         for _ in range(SHOTS_PER_PAGE):
             seg = find_digits(camera.shoot(scene.ink, rng, shake=1.0))
-            if seg.layout != _layout_of(scene.text):
+            if seg.layout != layout_of(scene.text):
                 continue  # a digit missed, split or merged: its labels are unknown
             used += 1
             images += [d.image for d in seg.digits]

@@ -10,16 +10,20 @@ A thin layer over the library: errors become one line on stderr and a non-zero e
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import shlex
 import sys
+from pathlib import Path
 
-from digitkiosk.device.errors import DigitkioskError
+from digitkiosk.device.cli_main import add_common_arguments, run_main
 
 from .errors import MissingExtraError
 
 log = logging.getLogger(__name__)
 
+PROG = "digitkiosk-train"
 COMMANDS = ("fit", "export", "evaluate")
 DEFAULT_PENDIGITS_HINT = "../shared/data/pendigits/train.jsonl"
 
@@ -90,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a cheap CNN on MNIST, quantize it to a full-int8 TFLite model, evaluate it "
         "through the device interpreter and write a model card. Needs the [train] extra.",
     )
+    add_common_arguments(p)
     sub = p.add_subparsers(dest="command", metavar="{fit,export,evaluate}")
     f = sub.add_parser("fit", help="train, export and evaluate (the default command)")
     f.add_argument(
@@ -198,44 +203,107 @@ def build_parser() -> argparse.ArgumentParser:
         "many pixels, e.g. 3 (default: 0, none)",
     )
     f.add_argument("--name", default="digitnet", help="model name (file names and card)")
-    f.add_argument("--version", default=None, help="model version for the card (default: date-based)")
+    _add_model_version(f)
     f.add_argument("--out", default="runs/latest", help="output directory (default: runs/latest)")
     f.add_argument("--quiet", action="store_true", help="one line per epoch instead of the progress bar")
     e = sub.add_parser("export", help="re-export a trained .keras model to TFLite and evaluate it")
     e.add_argument("keras_model")
     e.add_argument("--data", help="as for fit (representative and test images)")
     e.add_argument("--out", help="output directory (default: beside the model)")
-    e.add_argument("--version", default=None, help="model version for the card (default: date-based)")
+    _add_model_version(e)
     v = sub.add_parser("evaluate", help="metrics JSON, PNG plots and an HTML report for a .tflite model")
     v.add_argument("model", help="a .tflite file (its card beside it, if any, adds training curves)")
     v.add_argument("--data", help="as for fit (the test set is used)")
     v.add_argument("--report", help="report directory (default: <model>.report/ beside the model)")
     v.add_argument("--backend", default="auto", help="interpreter backend (default: auto)")
+    f.set_defaults(_run=cmd_fit)
+    e.set_defaults(_run=cmd_export)
+    v.set_defaults(_run=cmd_evaluate)
     return p
+
+
+def _add_model_version(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model-version", help="model version for the card (default: date-based)")
+    # The old name, kept so that scripts keep working; not shown, as `--version` is the
+    # program's version in every digitkiosk command.
+    p.add_argument("--version", dest="model_version", help=argparse.SUPPRESS)
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from .augment import AugmentConfig  # imports TensorFlow: only for the commands that train
+    from .fit import TrainConfig
+    from .model import DEFAULT_WIDTHS
+    from .pipeline import fit
+
+    cfg = TrainConfig(
+        name=args.name,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        limit=args.limit,
+        pendigits=args.pendigits,
+        pendigits_repeat=args.pen_repeat,
+        pen=args.pen,
+        scans=args.scans,
+        hold_out=args.hold_out,
+        vary_pen=args.vary_pen,
+        not_a_digit=args.not_a_digit,
+        init_weights=args.init_weights,
+        calibrate=args.calibrate,
+        camera_digits=args.camera_digits,
+        head=args.head,
+        widths=args.widths or DEFAULT_WIDTHS,
+        label_smoothing=args.label_smoothing,
+        augment=AugmentConfig(elastic_px=args.elastic),
+        patience=args.patience,
+        verbose=2 if args.quiet else "auto",
+    )
+    command = "digitkiosk-train " + shlex.join(args._argv[1:] if args._argv[:1] == ["fit"] else args._argv)
+    print(json.dumps(fit(cfg, args.data, Path(args.out), version=args.model_version, command=command)))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .pipeline import export
+
+    out = Path(args.out) if args.out else None
+    print(json.dumps(export(Path(args.keras_model), args.data, out, version=args.model_version)))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_model
+
+    report = Path(args.report) if args.report else None
+    print(json.dumps(evaluate_model(Path(args.model), args.data, report, args.backend)))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    lead = []
+    while argv and argv[0] in ("-v", "--verbose"):
+        lead.append(argv.pop(0))
     # `digitkiosk-train --data ...` means `fit`, so the plain command trains.
-    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv = ["fit", *argv]
-    elif not argv:
-        argv = ["fit"]
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        _check_extra(args.command)
-        from . import pipeline
+    parser.set_defaults(_argv=argv)  # how the run was started, for the card
 
-        return pipeline.run(args, argv)
-    except DigitkioskError as e:
-        print(f"digitkiosk-train: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("digitkiosk-train: interrupted; no model files were left half-written", file=sys.stderr)
-        return 130
+    def setup(args: argparse.Namespace) -> None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        _check_extra(args.command)
+
+    # Training reports its progress: INFO without -v, DEBUG with it.
+    return run_main(
+        PROG,
+        parser,
+        [*lead, *argv],
+        quiet_level=logging.INFO,
+        interrupted="interrupted; no model files were left half-written",
+        setup=setup,
+    )
 
 
 def _check_extra(command: str) -> None:

@@ -3,7 +3,6 @@ own interpreter (what the kiosk runs), never through Keras."""
 
 from __future__ import annotations
 
-import argparse
 import base64
 import html
 import json
@@ -217,15 +216,23 @@ img{{max-width:49%;vertical-align:top}}</style></head>
     return atomic_write_text(out / "report.html", page)
 
 
-def evaluate_command(args: argparse.Namespace) -> int:
-    model_path = Path(args.model)
+def evaluate_model(
+    model_path: Path,
+    data_dir: str | Path | None = None,
+    report_dir: Path | None = None,
+    backend: str = "auto",
+) -> dict:
+    """Metrics, plots and an HTML report for a .tflite model on the MNIST test set →
+    {"model", "accuracy", "report"} (the report is written to `report_dir`, default
+    `<model>.report/` beside the model)."""
+    model_path = Path(model_path)
     if not model_path.is_file():
         raise DataError(f"model not found: {model_path}")
-    data = load_mnist(args.data)
+    data = load_mnist(data_dir)
     from digitkiosk.device.loader import read_model_bytes
 
     model_bytes = read_model_bytes(model_path)
-    probs = predict_u8(tflite_runner(model_bytes, args.backend), data.x_test)
+    probs = predict_u8(tflite_runner(model_bytes, backend), data.x_test)
     metrics = compute_metrics(data.y_test, probs)
     card_path = model_path.with_suffix(".json")
     history = None
@@ -234,7 +241,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
             history = json.loads(card_path.read_text()).get("training", {}).get("history")
         except json.JSONDecodeError:
             history = None
-    out = Path(args.report) if args.report else model_path.with_name(model_path.stem + ".report")
+    out = Path(report_dir) if report_dir else model_path.with_name(model_path.stem + ".report")
     summary = {
         "model": str(model_path),
         "test images": metrics["n"],
@@ -242,5 +249,4 @@ def evaluate_command(args: argparse.Namespace) -> int:
         "macro ROC AUC": f"{metrics['macro_roc_auc']:.5f}",
     }
     report = write_report(f"{model_path.name} evaluation", summary, metrics, probs, data.y_test, history, out)
-    print(json.dumps({"model": str(model_path), "accuracy": metrics["accuracy"], "report": str(report)}))
-    return 0
+    return {"model": str(model_path), "accuracy": metrics["accuracy"], "report": str(report)}

@@ -24,8 +24,10 @@ from digitkiosk.device.mnist_prep import fit_to_mnist
 
 NOT_A_DIGIT = 10  # the class index (the card's label "none")
 # Gap between the two digits of a pair as a fraction of their height: overlapping by a third
-# (digits written into each other) up to a small gap (a number written tight in one box).
-PAIR_GAP = (-0.3, 0.12)
+# (digits written into each other) up to just touching. Not apart: a digit whose strokes stand a
+# little apart (a 4's two strokes, a crop with a piece of its neighbour) must stay a digit; the
+# first candidate, with pairs up to 0.12 apart, read those as "none" (2.1.0).
+PAIR_GAP = (-0.3, 0.0)
 # Size ratio of the second digit to the first, and its vertical offset (fraction of height).
 PAIR_SCALE = (0.8, 1.2)
 PAIR_OFFSET = 0.12

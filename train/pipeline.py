@@ -1,58 +1,37 @@
-"""The commands' work: fit → export → evaluate → model card and report."""
+"""The commands' work: fit → export → evaluate → model card and report.
+
+Plain arguments in, a small result out: the CLI (`cli.py`) turns flags into them and prints
+what comes back; nothing here sees the parser or writes to stdout."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import logging
-import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .data import load_mnist
-from .model import DEFAULT_WIDTHS
+
+if TYPE_CHECKING:  # fit imports TensorFlow: only for the commands that train
+    from .fit import TrainConfig
 
 log = logging.getLogger(__name__)
 
 
-def run(args: argparse.Namespace, argv: list[str]) -> int:
-    if args.command == "fit":
-        return _fit(args, argv)
-    if args.command == "export":
-        return _export(args)
-    return _evaluate(args)
+def default_version() -> str:
+    """A date-based model version (PEP 440), for a card whose version was not given."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y.%m.%d.%H%M")
 
 
-def _fit(args: argparse.Namespace, argv: list[str]) -> int:
-    from .augment import AugmentConfig  # imports TensorFlow: only for the commands that train
-    from .fit import TrainConfig, train
+def fit(
+    cfg: TrainConfig, data_dir: str | Path | None, out: Path, *, version: str | None = None, command: str = ""
+) -> dict:
+    """Train, export, evaluate and write the card into `out` → the card's headline figures
+    (`command`: how the run was started, for the card)."""
+    from .fit import train
 
-    data = load_mnist(args.data)
-    cfg = TrainConfig(
-        name=args.name,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        limit=args.limit,
-        pendigits=args.pendigits,
-        pendigits_repeat=args.pen_repeat,
-        pen=args.pen,
-        scans=args.scans,
-        hold_out=args.hold_out,
-        vary_pen=args.vary_pen,
-        not_a_digit=args.not_a_digit,
-        init_weights=args.init_weights,
-        calibrate=args.calibrate,
-        camera_digits=args.camera_digits,
-        head=args.head,
-        widths=args.widths or DEFAULT_WIDTHS,
-        label_smoothing=args.label_smoothing,
-        augment=AugmentConfig(elastic_px=args.elastic),
-        patience=args.patience,
-        verbose=2 if args.quiet else "auto",
-    )
-    out = Path(args.out)
+    data = load_mnist(data_dir)
     result = train(data, cfg, out)
     import keras
 
@@ -61,23 +40,24 @@ def _fit(args: argparse.Namespace, argv: list[str]) -> int:
     model = keras.models.load_model(result.keras_path)
     info = TrainingInfo(
         config=cfg.to_json(),
-        command="digitkiosk-train " + shlex.join(argv[1:] if argv[:1] == ["fit"] else argv),
+        command=command,
         wall_time_s=result.wall_time_s,
         epochs_run=result.epochs_run,
         best_epoch=result.best_epoch,
         history=result.history,
         data_source=data.source,
         data_checksums=data.checksums,
-        version=args.version or dt.datetime.now(dt.timezone.utc).strftime("%Y.%m.%d.%H%M"),
+        version=version or default_version(),
         calibration=result.calibration,
         validation_parts=result.validation_parts,
     )
     card_path = finish(model, data, result.x_repr, result.x_val, result.y_val, info, out, cfg.name)
-    print(json.dumps({"card": str(card_path), **_headline(card_path)}))
-    return 0
+    return {"card": str(card_path), **_headline(card_path)}
 
 
-def _export(args: argparse.Namespace) -> int:
+def export(
+    keras_path: Path, data_dir: str | Path | None, out: Path | None = None, *, version: str | None = None
+) -> dict:
     """Re-run export → evaluate → card for a saved .keras model (e.g. after an interrupted run).
     Training facts (command, wall time, history) come from the run's existing card if present."""
     import keras
@@ -87,10 +67,10 @@ def _export(args: argparse.Namespace) -> int:
     from .errors import DataError
     from .fit import TrainConfig, split_with_parts
 
-    keras_path = Path(args.keras_model)
+    keras_path = Path(keras_path)
     if not keras_path.is_file():
         raise DataError(f"model not found: {keras_path}")
-    out = Path(args.out) if args.out else keras_path.parent
+    out = Path(out) if out else keras_path.parent
     name = keras_path.stem
     old = out / f"{name}.json"
     training = json.loads(old.read_text()).get("training", {}) if old.is_file() else {}
@@ -106,7 +86,7 @@ def _export(args: argparse.Namespace) -> int:
             cfg.augment = AugmentConfig(**{k: v for k, v in value.items() if k in known})
         elif hasattr(cfg, key):
             setattr(cfg, key, value)
-    data = load_mnist(args.data)
+    data = load_mnist(data_dir)
     x_tr, _, x_val, y_val, parts = split_with_parts(data, cfg)
     import numpy as np
 
@@ -121,20 +101,13 @@ def _export(args: argparse.Namespace) -> int:
         history=history,
         data_source=data.source,
         data_checksums=data.checksums,
-        version=args.version or dt.datetime.now(dt.timezone.utc).strftime("%Y.%m.%d.%H%M"),
+        version=version or default_version(),
         # The saved model already has its temperature folded in: carried over, not fitted again.
         calibration=json.loads(old.read_text()).get("calibration") if old.is_file() else None,
         validation_parts=parts,
     )
     card_path = finish(keras.models.load_model(keras_path), data, x_repr, x_val, y_val, info, out, name)
-    print(json.dumps({"card": str(card_path), **_headline(card_path)}))
-    return 0
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_command
-
-    return evaluate_command(args)
+    return {"card": str(card_path), **_headline(card_path)}
 
 
 def _headline(card_path: Path) -> dict:
@@ -147,4 +120,4 @@ def _headline(card_path: Path) -> dict:
     }
 
 
-__all__ = ["run"]
+__all__ = ["default_version", "export", "fit"]

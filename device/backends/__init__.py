@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from ..errors import BackendUnavailableError
 from .base import Backend, InterpreterLike
@@ -18,14 +17,13 @@ BACKENDS: dict[str, type[Backend]] = {
 }
 #: `auto` tries these in order: the light interpreters first, TensorFlow last.
 AUTO_ORDER = ("litert", "tflite-runtime", "tensorflow")
-ENV_BACKEND = "DIGITKIOSK_BACKEND"
 CHOICES = ("auto", *BACKENDS)
 
 
 def get_backend(name: str | None = None) -> Backend:
-    """Return a backend whose interpreter package imports. `None` reads DIGITKIOSK_BACKEND
-    (default `auto`: the first importable of litert, tflite-runtime, tensorflow)."""
-    name = (name or os.environ.get(ENV_BACKEND) or "auto").strip().lower()
+    """Return a backend whose interpreter package imports. `None` or `auto`: the first
+    importable of litert, tflite-runtime, tensorflow."""
+    name = (name or "auto").strip().lower()
     if name == "auto":
         for candidate in AUTO_ORDER:
             backend = BACKENDS[candidate]()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, NothingToReadError
 from ..recognizer import DigitReading, Reading, Recognizer
 from ..segment import Segmentation, find_digits
 
@@ -55,13 +55,12 @@ class FrameAnalyzer:
         if not seg.digits:
             status = NO_DIGITS if seg.note in ("", "no digits found") else seg.note
             return FrameResult(index, seg, None, status, (time.perf_counter() - t0) * 1000.0)
-        digits, separators = self.recognizer.read_segmentation(seg)
-        ms = (time.perf_counter() - t0) * 1000.0
-        if not digits:  # only marks that read as no digit (commas, dashes, fragments)
-            return FrameResult(index, seg, None, NO_DIGITS, ms)
-        reading = Reading(digits, ms, separators=separators)
+        try:
+            reading = self.recognizer.read_found(seg, t0)
+        except NothingToReadError:  # only marks that read as no digit (commas, dashes, fragments)
+            return FrameResult(index, seg, None, NO_DIGITS, (time.perf_counter() - t0) * 1000.0)
         status = "ok" if reading.sure else "unsure"
-        return FrameResult(index, seg, reading, status, ms, self.recognizer.reject_threshold)
+        return FrameResult(index, seg, reading, status, reading.latency_ms, self.recognizer.reject_threshold)
 
 
 @dataclass
@@ -111,20 +110,12 @@ class StabilityFilter:
 
     @staticmethod
     def layout(result: FrameResult) -> str:
-        if result.reading is None:
-            return f"<{result.status}>"
-        seps = result.reading.separators or [""] * (len(result.reading.digits) - 1)
-        return "d" + "".join(sep + "d" for sep in seps)
+        return f"<{result.status}>" if result.reading is None else result.reading.layout
 
     @staticmethod
     def key(result: FrameResult) -> str:
         """The layout with each digit's best class (whether or not it clears the threshold)."""
-        if result.reading is None:
-            return f"<{result.status}>"
-        digits = result.reading.digits
-        seps = result.reading.separators or [""] * (len(digits) - 1)
-        labels = [str(d.top3[0][0]) for d in digits]
-        return labels[0] + "".join(sep + label for sep, label in zip(seps, labels[1:], strict=True))
+        return f"<{result.status}>" if result.reading is None else result.reading.best_text
 
     def update(self, result: FrameResult) -> StableReading | None:
         self._recent.append(result)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 import tkinter as tk
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +20,11 @@ import numpy as np
 from PIL import Image, ImageTk
 
 from ..errors import DigitkioskError
+from ..events import EventLog
 from ..recognizer import Recognizer
-from .capture import Capture, CaptureStatus
-from .events import EventSink, stable_event, status_event
-from .pipeline import STABLE_FRAMES, FrameAnalyzer, FrameResult, StabilityFilter
+from .capture import CaptureStatus
+from .loop import CameraLoop, LoopOptions, Presenter
+from .pipeline import STABLE_FRAMES, FrameResult
 from .render import annotate
 from .source import SourceSpec
 
@@ -43,9 +43,25 @@ class _Shown:
     fps: float
 
 
+class _Handover(Presenter):
+    """The loop's presenter for the Tk view: on the loop's thread it only hands the newest frame
+    and status over; the Tk thread draws them (`CameraView._tick`)."""
+
+    def __init__(self, view: CameraView) -> None:
+        self.view = view
+
+    def show(self, image: np.ndarray, result: FrameResult, number: str, fps: float) -> None:
+        with self.view._lock:
+            self.view._latest = _Shown(image, result, number, fps)
+
+    def status(self, status: CaptureStatus) -> None:
+        self.view._status = status
+
+
 class CameraView(tk.Frame):
-    """Live camera reading, embeddable in any Tk window. Call start() to begin, stop() to end
-    (also done when the widget is destroyed)."""
+    """Live camera reading, embeddable in any Tk window: the camera loop (`loop.py`) on a worker
+    thread, with this widget as its presenter. Call start() to begin, stop() to end (also done
+    when the widget is destroyed); a view runs once."""
 
     def __init__(
         self,
@@ -53,23 +69,22 @@ class CameraView(tk.Frame):
         recognizer: Recognizer,
         source: str | int | SourceSpec,
         roi: tuple[int, int, int, int] | None = None,
-        events: str | Path | EventSink | None = None,
+        events: str | Path | EventLog | None = None,
         *,
         stable_frames: int = STABLE_FRAMES,
         retries: int | None = None,
         every_frame: bool = False,
+        max_frames: int | None = None,
+        duration: float | None = None,
         **frame_options: object,
     ) -> None:
         super().__init__(master, bg=BACKGROUND, **frame_options)
         self.spec = source if isinstance(source, SourceSpec) else SourceSpec.parse(str(source))
         self.roi = roi
-        self._analyzer = FrameAnalyzer(recognizer, roi)
-        self._stability = StabilityFilter(stable_frames)
-        self._retries = retries
-        self._every_frame = every_frame
-        self._own_sink = not isinstance(events, EventSink) and events is not None
-        self._sink = EventSink(None, events) if self._own_sink else events
-        self._capture: Capture | None = None
+        self._own_events = events is not None and not isinstance(events, EventLog)
+        self._events = EventLog(events) if self._own_events else events  # type: ignore[arg-type]
+        options = LoopOptions(roi, stable_frames, every_frame, retries, max_frames, duration)
+        self._loop = CameraLoop(recognizer, self.spec, options, self._events, _Handover(self))
         self._worker: threading.Thread | None = None
         self._running = threading.Event()
         self._lock = threading.Lock()
@@ -78,8 +93,6 @@ class CameraView(tk.Frame):
         self._status = CaptureStatus("stopped", "")
         self._after: str | None = None
         self._photo: ImageTk.PhotoImage | None = None
-        #: Every stable reading shown so far (text), for the embedding window and for tests.
-        self.readings: list[str] = []
         self.threshold_view = tk.BooleanVar(master=self, value=False)
         self._build()
         self.bind("<Destroy>", self._on_destroy, add="+")
@@ -120,10 +133,7 @@ class CameraView(tk.Frame):
         if self._running.is_set():
             return
         self._running.set()
-        self._capture = Capture(
-            self.spec, every_frame=self._every_frame, retries=self._retries, on_status=self._on_status
-        ).start()
-        self._worker = threading.Thread(target=self._work, name="camera view worker", daemon=True)
+        self._worker = threading.Thread(target=self._loop.run, name="camera view worker", daemon=True)
         self._worker.start()
         self._tick()
 
@@ -133,14 +143,12 @@ class CameraView(tk.Frame):
             with contextlib.suppress(tk.TclError):
                 self.after_cancel(self._after)
             self._after = None
+        self._loop.stop()
         if self._worker is not None:
             self._worker.join(timeout=5)
             self._worker = None
-        if self._capture is not None:
-            self._capture.close()
-            self._capture = None
-        if self._own_sink and self._sink is not None:
-            self._sink.close()
+        if self._own_events and self._events is not None:
+            self._events.close()
 
     def toggle_threshold(self) -> None:
         self.threshold_view.set(not self.threshold_view.get())
@@ -151,45 +159,19 @@ class CameraView(tk.Frame):
         return self._status
 
     @property
+    def finished(self) -> bool:
+        """The loop has ended (the source ended or failed, or a limit was reached)."""
+        return self._worker is not None and not self._worker.is_alive()
+
+    @property
+    def readings(self) -> list[str]:
+        """Every stable reading shown so far (text), for the embedding window and for tests."""
+        return self._loop.readings
+
+    @property
     def number(self) -> str:
         with self._lock:
             return self._latest.number if self._latest else ""
-
-    # -- worker thread: capture → analyze → stability ------------------------------------------
-
-    def _on_status(self, status: CaptureStatus) -> None:
-        self._status = status
-        if self._sink is not None:
-            self._sink.emit(status_event(status))
-
-    def _work(self) -> None:
-        number = ""
-        fps = 0.0
-        last = time.monotonic()
-        capture = self._capture
-        while self._running.is_set() and capture is not None:
-            frame = capture.next_frame(timeout=0.2)
-            if frame is None:
-                if capture.status.finished:
-                    break
-                continue
-            try:
-                result = self._analyzer.analyze(frame.image, frame.index)
-            except Exception:  # never let one bad frame end the view
-                log.exception("analysing frame %d failed", frame.index)
-                continue
-            now = time.monotonic()
-            dt, last = now - last, now
-            fps = (1.0 / dt) if fps == 0.0 and dt > 0 else 0.9 * fps + 0.1 * (1.0 / max(dt, 1e-6))
-            stable = self._stability.update(result)
-            if stable is not None:
-                number = stable.text
-                if stable.result.reading is not None:
-                    self.readings.append(stable.text)
-                if self._sink is not None:
-                    self._sink.emit(stable_event(stable))
-            with self._lock:
-                self._latest = _Shown(frame.image, result, number, fps)
 
     # -- Tk thread: draw the newest result -----------------------------------------------------
 
@@ -245,15 +227,13 @@ class CameraView(tk.Frame):
 def open_window(
     recognizer: Recognizer,
     spec: SourceSpec,
+    options: LoopOptions,
     *,
-    roi: tuple[int, int, int, int] | None = None,
-    events: str | None = None,
+    events: EventLog | None = None,
     fullscreen: bool = True,
-    stable_frames: int = STABLE_FRAMES,
-    retries: int | None = 5,
-    every_frame: bool = False,
 ) -> int:
-    """`digitkiosk camera` with a display: a window (fullscreen on the kiosk) until closed.
+    """`digitkiosk camera` with a display: a window (fullscreen on the kiosk) until closed, or,
+    with a frame or time limit (`options.max_frames`, `options.duration`), until the loop ends.
     Escape or q closes it, t toggles the thresholded view."""
     try:
         root = tk.Tk()
@@ -269,17 +249,31 @@ def open_window(
         root,
         recognizer,
         spec,
-        roi,
+        options.roi,
         events,
-        stable_frames=stable_frames,
-        retries=retries,
-        every_frame=every_frame,
+        stable_frames=options.stable_frames,
+        retries=options.retries,
+        every_frame=options.every_frame,
+        max_frames=options.max_frames,
+        duration=options.duration,
     )
     view.pack(fill=tk.BOTH, expand=True)
     for key in ("<Escape>", "q"):
         root.bind(key, lambda _e: root.destroy())
     root.bind("t", lambda _e: view.toggle_threshold())
+    limited = options.max_frames is not None or options.duration is not None
+
+    def close_when_done() -> None:
+        # With a limit the window is a run of fixed length (a demo, a soak test): it closes
+        # when the loop ends, as the headless command exits.
+        if view.finished:
+            root.destroy()
+        else:
+            root.after(REFRESH_MS * 5, close_when_done)
+
     view.start()
+    if limited:
+        close_when_done()
     try:
         root.mainloop()
     finally:

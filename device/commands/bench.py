@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import add_model_arguments
+from .common import add_model_arguments, settings
 
 HELP = "measure cold start, inference latency, strokes and image paths, peak RSS (JSON)"
 
@@ -16,16 +16,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
     from ..bench import run_bench
+    from ..errors import InputError
 
-    # The same trust policy as every command; through the environment, so that the cold-start
-    # measurement in a fresh process applies it too.
-    if args.trust_dir:
-        os.environ["DIGITKIOSK_TRUST_DIR"] = str(args.trust_dir)
-    if args.allow_unsigned:
-        os.environ["DIGITKIOSK_ALLOW_UNSIGNED"] = "1"
-
-    print(json.dumps(run_bench(args.model, args.backend, args.repeats), indent=1))
+    if args.repeats < 1:
+        raise InputError("--repeats must be at least 1")
+    config = settings(args)
+    model = str(config.model) if config.model else None
+    result = run_bench(model, config.backend, args.repeats, threads=config.threads, policy=config.policy())
+    print(json.dumps(result, indent=1))
     return 0

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from ..errors import InputError
-from .common import add_model_arguments, open_recognizer
+from .common import add_model_arguments, open_recognizer, settings
 
 HELP = "read digits live from a camera, video file or stream (Tk window, or --headless JSON lines)"
 
@@ -54,37 +54,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="video files: process every frame as fast as possible (no pacing, no dropping)",
     )
-    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N processed frames")
-    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
+    p.add_argument(
+        "--max-frames", type=int, metavar="N", help="stop after N processed frames (a window then closes)"
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="stop after this many seconds (a window then closes)",
+    )
     add_model_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..camera.loop import LoopOptions
     from ..camera.source import SourceSpec
+    from ..events import EventLog
 
     spec = SourceSpec.parse(args.source)
     roi = parse_roi(args.roi) if args.roi else None
     if args.stable < 1:
         raise InputError("--stable must be at least 1")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise InputError("--max-frames must be at least 1")
+    if args.duration is not None and args.duration <= 0:
+        raise InputError("--duration must be a positive number of seconds")
     retries = None if args.retries < 0 else args.retries
-    recognizer = open_recognizer(args)
+    options = LoopOptions(roi, args.stable, args.every_frame, retries, args.max_frames, args.duration)
+    recognizer = open_recognizer(settings(args))
     if args.headless:
-        from ..camera.events import EventSink
-        from ..camera.headless import HeadlessOptions, run_headless
+        from ..camera.headless import run_headless
 
-        options = HeadlessOptions(roi, args.stable, args.every_frame, retries, args.max_frames, args.duration)
-        with EventSink(sys.stdout, args.events) as sink:
-            return run_headless(recognizer, spec, sink, options)
+        with EventLog(args.events, stream=sys.stdout) as events:
+            return run_headless(recognizer, spec, events, options)
 
     from ..camera.view import open_window
 
-    return open_window(
-        recognizer,
-        spec,
-        roi=roi,
-        events=args.events,
-        fullscreen=not args.windowed,
-        stable_frames=args.stable,
-        retries=retries,
-        every_frame=args.every_frame,
-    )
+    with EventLog(args.events) as events:
+        return open_window(recognizer, spec, options, events=events, fullscreen=not args.windowed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..backends import CHOICES
+from ..settings import Settings
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,25 +38,32 @@ def add_trust_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def trust_policy(args: argparse.Namespace):
-    from ..package import TrustPolicy
+def settings(args: argparse.Namespace) -> Settings:
+    """The command's settings: its flags, else the environment, else the defaults, read once
+    here (settings.py); what runs below takes them as plain arguments."""
+    return Settings.resolve(
+        model=args.model,
+        backend=args.backend,
+        threads=args.threads,
+        trust_dir=args.trust_dir,
+        allow_unsigned=args.allow_unsigned,
+    )
 
-    return TrustPolicy.from_env(args.trust_dir, args.allow_unsigned)
 
-
-def open_recognizer(args: argparse.Namespace, fields: bool = False):
-    """Load the model through the verified path (the trust policy of the flags / environment)
-    and wrap it in a Recognizer; with `fields`, the line model for fields too (the same policy;
-    if it is missing or refused, one warning and fields are read by segmentation)."""
+def open_recognizer(settings: Settings, fields: bool = False):
+    """Load the model through the verified path, under the settings' trust policy, and wrap it
+    in a Recognizer; with `fields`, the line model for fields too (the same policy; if it is
+    missing or refused, one warning and fields are read by segmentation)."""
     from ..loader import load_model
     from ..recognizer import Recognizer
 
-    policy = trust_policy(args)
-    recognizer = Recognizer(
-        load_model(args.model, backend=args.backend, num_threads=args.threads, policy=policy)
-    )
-    if fields:
+    policy = settings.policy()
+    model = load_model(settings.model, backend=settings.backend, num_threads=settings.threads, policy=policy)
+    recognizer = Recognizer(model)
+    if fields and settings.fields_by_line_model:
         from ..line_reader import open_line_model
 
-        recognizer.line_model = open_line_model(policy, backend=args.backend, num_threads=args.threads)
+        recognizer.line_model = open_line_model(
+            settings.line_model, policy, backend=settings.backend, num_threads=settings.threads
+        )
     return recognizer

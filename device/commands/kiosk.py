@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from ..errors import DigitkioskError
-from .common import add_model_arguments, open_recognizer, trust_policy
+from .common import add_model_arguments, open_recognizer, settings
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         raise DigitkioskError("Tkinter is not installed (e.g. apt install python3-tk)") from None
     # Load (and verify) the model before opening a window: a refused model is one clear line.
-    recognizer = open_recognizer(args)
+    config = settings(args)
+    recognizer = open_recognizer(config)
     if args.events is not None:
         try:
             args.events.parent.mkdir(parents=True, exist_ok=True)
@@ -81,10 +82,10 @@ def run(args: argparse.Namespace) -> int:
         events=args.events,
         idle_clear_s=args.idle_clear,
         camera=args.camera,
-        model_path=Path(args.model) if args.model else None,
-        backend=args.backend,
-        threads=args.threads,
+        model_path=config.model,
+        backend=config.backend,
+        threads=config.threads,
         watch_interval_s=args.watch_interval,
-        policy=trust_policy(args),
+        policy=config.policy(),
     )
     return run_kiosk(recognizer, options, root)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import add_trust_arguments, trust_policy
+from ..settings import Settings
+from .common import add_trust_arguments
 
 HELP = "manage installed models: install, list, activate, rollback, status"
 
@@ -41,12 +42,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..store import ModelStore
 
-    store = ModelStore(args.store, policy=trust_policy(args))
+    settings = Settings.resolve(
+        trust_dir=args.trust_dir, allow_unsigned=args.allow_unsigned, store=args.store
+    )
+    store = ModelStore(settings.store, policy=settings.policy())
     action = args.model_command
     if action == "status":
         status = store.status(check=not args.no_check)
-        print(json.dumps(status, indent=None if args.json else 1))
-        return 0 if status.get("healthy", status["active"] is not None) else 1
+        print(json.dumps(status.to_json(), indent=None if args.json else 1))
+        healthy = status.healthy if status.healthy is not None else status.active is not None
+        return 0 if healthy else 1
     if action == "list":
         rows = store.list()
         if args.json:

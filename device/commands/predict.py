@@ -24,9 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..imageio import read_image
-    from .common import open_recognizer
+    from .common import open_recognizer, settings
 
-    recognizer = open_recognizer(args, fields=not args.single)
+    recognizer = open_recognizer(settings(args), fields=not args.single)
     model = f"{recognizer.model.card.name} {recognizer.model.card.version}"
     failed = 0
     for path in args.images:

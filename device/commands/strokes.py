@@ -53,9 +53,9 @@ def answer(recognizer, line: str, lineno: int) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import DigitkioskError
-    from .common import open_recognizer
+    from .common import open_recognizer, settings
 
-    recognizer = open_recognizer(args)
+    recognizer = open_recognizer(settings(args))
     stream: TextIO
     if args.file == "-":
         stream = sys.stdin

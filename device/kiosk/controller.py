@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..recognizer import Reading
+from ..strokes import Stroke
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +62,25 @@ def _quadratic(p0: Point, ctrl: Point, p1: Point) -> list[Point]:
 
 
 @dataclass
-class Stroke:
+class InkStroke:
+    """A stroke as the canvas holds it while it is drawn: its id (the Tk tag undo deletes), its
+    points so far and where the smoothed line on screen ends. What the recognizer reads is the
+    points alone (`strokes.Stroke`, an (n, 2) array): `array()`."""
+
     id: int
     points: list[Point] = field(default_factory=list)
     drawn_to: Point | None = None  # where the smoothed on-screen line currently ends
+
+    def array(self) -> Stroke:
+        return np.asarray(self.points, dtype=np.float64)
 
 
 class InkController:
     """Strokes on the canvas and the timing decisions around them."""
 
     def __init__(self, canvas_size: tuple[int, int] = (1, 1), idle_clear_s: float = 0.0) -> None:
-        self.strokes: list[Stroke] = []
-        self.current: Stroke | None = None
+        self.strokes: list[InkStroke] = []
+        self.current: InkStroke | None = None
         self.canvas_size = canvas_size
         self.idle_clear_s = idle_clear_s
         # Bumped whenever a new stroke starts or ink is removed: a recognition result computed for
@@ -91,12 +99,12 @@ class InkController:
         w, h = self.canvas_size
         return (min(max(x, 0.0), w - 1.0), min(max(y, 0.0), h - 1.0))
 
-    def pen_down(self, x: float, y: float, now: float) -> Stroke | None:
+    def pen_down(self, x: float, y: float, now: float) -> InkStroke | None:
         """Start a stroke. Returns it (the view draws a dot), or None when outside the canvas."""
         self.last_activity = now
         if not self.inside(x, y):
             return None
-        self.current = Stroke(self._next_id, [(float(x), float(y))], (float(x), float(y)))
+        self.current = InkStroke(self._next_id, [(float(x), float(y))], (float(x), float(y)))
         self._next_id += 1
         self.strokes.append(self.current)
         self.version += 1
@@ -121,7 +129,7 @@ class InkController:
             return path
         return self._extend(stroke, (float(x), float(y)), final=False)
 
-    def pen_up(self, x: float, y: float, now: float) -> tuple[Stroke | None, list[Point]]:
+    def pen_up(self, x: float, y: float, now: float) -> tuple[InkStroke | None, list[Point]]:
         """End the stroke. Returns (the finished stroke or None, the last bit of line to draw)."""
         self.last_activity = now
         stroke = self.current
@@ -132,7 +140,7 @@ class InkController:
         self.current = None
         return stroke, path
 
-    def _extend(self, stroke: Stroke, p: Point, final: bool) -> list[Point]:
+    def _extend(self, stroke: InkStroke, p: Point, final: bool) -> list[Point]:
         pts = stroke.points
         start = stroke.drawn_to if stroke.drawn_to is not None else pts[-1]
         path: list[Point] = []
@@ -152,7 +160,7 @@ class InkController:
         return path
 
     # -- editing --------------------------------------------------------------------------------
-    def undo(self, now: float) -> Stroke | None:
+    def undo(self, now: float) -> InkStroke | None:
         """Remove the last stroke (not while one is being drawn). Returns it, for the view."""
         self.last_activity = now
         if self.current is not None or not self.strokes:
@@ -201,7 +209,7 @@ class InkController:
     # -- for recognition ------------------------------------------------------------------------
     def snapshot(self) -> list[np.ndarray]:
         """The ink as (n, 2) arrays, copied so the worker thread never sees a list being extended."""
-        return [np.asarray(s.points, dtype=np.float64) for s in self.strokes if s.points]
+        return [s.array() for s in self.strokes if s.points]
 
     def stroke_lists(self) -> list[list[list[float]]]:
         """The ink as JSON-ready lists (rounded to 0.1 px), for the event log."""

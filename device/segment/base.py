@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
+from ..layout import layout
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Segmentation:
     @property
     def layout(self) -> str:
         """The digits' arrangement with each digit as "d" ("dd d\nddd"); "" when none."""
-        return "d" + "".join(sep + "d" for sep in self.separators) if self.digits else ""
+        return layout(len(self.digits), self.separators)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

@@ -23,9 +23,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "deploy"))
-from conftest import SSHServer, build_fleet, model_version_copy, ssh_keygen  # noqa: E402  (the test fleet)
+sys.path.insert(0, str(REPO))
+from conftest import SSHServer, build_fleet, ssh_keygen  # noqa: E402  (the test fleet)
 from digitkiosk.deploy.keys import keygen  # noqa: E402
 from digitkiosk.device.loader import default_model_path  # noqa: E402
+
+from tests.conftest import model_version_copy  # noqa: E402
 
 DEPLOY = Path(sys.executable).parent / "digitkiosk-deploy"
 

@@ -31,9 +31,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-sys.path.insert(0, str(HERE.parent / "kiosk"))
+sys.path.insert(0, str(REPO))
 
-from kiosk_driver import MOVE_PAUSE_S, Kiosk  # noqa: E402
+from tests.kiosk.kiosk_driver import MOVE_PAUSE_S, Kiosk  # noqa: E402
 
 SHARED = Path(os.environ.get("DIGITKIOSK_SHARED_DATA", REPO.parent / "shared" / "data"))
 WARMUP = 30

@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 from digitkiosk.device.mnist_prep import fit_to_mnist
 from digitkiosk.device.strokes import parse_strokes, strokes_to_mnist
-from digitkiosk.train.scenes import GlyphBank, make_scene, random_look, write_clip
+from digitkiosk.train.clips import write_clip
+from digitkiosk.train.glyphs import GlyphBank
+from digitkiosk.train.photo import random_look
+from digitkiosk.train.scenes import make_scene
 
 
 @pytest.fixture(scope="session")

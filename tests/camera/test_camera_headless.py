@@ -12,7 +12,7 @@ import pytest
 from digitkiosk.device.camera.capture import Capture
 from digitkiosk.device.camera.source import SourceSpec
 from digitkiosk.device.cli import main
-from digitkiosk.train.scenes import digits_correct
+from digitkiosk.train.scoring import digits_correct
 
 
 def _events(text: str) -> list[dict]:
@@ -152,6 +152,8 @@ def test_network_stream_that_drops_is_reconnected(capsys, stream_server, static_
         (["--roi", "1,2,3"], "--roi must be X,Y,W,H"),
         (["--roi", "0,0,-5,10"], "--roi needs"),
         (["--stable", "0"], "--stable must be"),
+        (["--max-frames", "0"], "--max-frames must be"),
+        (["--duration", "-1"], "--duration must be"),
         (["--source", ""], "video source is empty"),
     ],
 )
@@ -178,7 +180,7 @@ def test_capture_keeps_only_the_newest_frame(static_clip):
 
 
 def test_roi_limits_reading(capsys, tmp_path, mnist_bank):
-    from digitkiosk.train.scenes import plain_page
+    from digitkiosk.train.pages import plain_page
 
     rng = np.random.default_rng(9)
     photo, ink, text = plain_page(
@@ -194,3 +196,32 @@ def test_roi_limits_reading(capsys, tmp_path, mnist_bank):
     readings = [e["text"] for e in events if e["event"] == "reading"]
     assert code == 0 and len(readings) == 1
     assert digits_correct(text.split("\n")[1], readings[0]) >= 2 and "\n" not in readings[0]
+
+
+def test_one_bad_frame_never_ends_the_loop(static_clip, loaded_model):
+    """The loop shared by the window and --headless guards every frame: a recognizer that fails
+    on one frame (an interpreter error) loses that frame, not the run."""
+    import io
+
+    from digitkiosk.device.camera.loop import CameraLoop, LoopOptions
+    from digitkiosk.device.events import EventLog
+    from digitkiosk.device.recognizer import Recognizer
+
+    class FailsOnce(Recognizer):
+        calls = 0
+
+        def read_found(self, found, started=None):
+            FailsOnce.calls += 1
+            if FailsOnce.calls == 3:
+                raise RuntimeError("interpreter failed on this frame")
+            return super().read_found(found, started)
+
+    clip, truths = static_clip
+    out = io.StringIO()
+    spec, options = SourceSpec.parse(str(clip)), LoopOptions(every_frame=True)
+    loop = CameraLoop(FailsOnce(loaded_model), spec, options, EventLog(stream=out))
+    stats = loop.run()
+    assert FailsOnce.calls > 3 and stats.state == "ended"
+    assert stats.processed == stats.frames_read - 1 == 89  # every frame but the one that failed
+    assert len(loop.readings) == len(truths)
+    assert [e["text"] for e in _events(out.getvalue()) if e["event"] == "reading"] == loop.readings

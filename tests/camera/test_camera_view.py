@@ -3,13 +3,17 @@ another window, with a screenshot saved as a test artifact."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
 
 import numpy as np
 import pytest
-from digitkiosk.train.scenes import digits_correct, make_scene, random_look, write_clip
+from digitkiosk.train.clips import write_clip
+from digitkiosk.train.photo import random_look
+from digitkiosk.train.scenes import make_scene
+from digitkiosk.train.scoring import digits_correct
 
 pytestmark = pytest.mark.display
 
@@ -75,8 +79,8 @@ def test_view_reads_a_clip_and_saves_a_screenshot(xdisplay, artifacts_dir, tmp_p
     finally:
         view.stop()
         root.destroy()
-    lines = events.read_text().splitlines()
-    assert any('"event": "reading"' in line for line in lines)
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    assert any(e["event"] == "reading" and e["text"] == view.readings[0] for e in lines)
 
 
 def test_view_on_an_unopenable_source_shows_status(xdisplay, recognizer, tmp_path):
@@ -95,6 +99,24 @@ def test_view_on_an_unopenable_source_shows_status(xdisplay, recognizer, tmp_pat
     finally:
         view.destroy()  # destroying the widget stops it
         root.destroy()
+
+
+def test_window_with_a_frame_limit_closes_by_itself(xdisplay, tmp_path, static_clip):
+    """`digitkiosk camera --max-frames N` without --headless: the same loop as --headless, so
+    the limit holds in a window too, which then closes; before, the flag was ignored there."""
+    from digitkiosk.device.cli import main
+
+    clip, _ = static_clip
+    events = tmp_path / "events.jsonl"
+    t0 = time.monotonic()
+    code = main(["camera", "--source", str(clip), "--windowed", "--every-frame", "--max-frames", "12"])
+    code_with_events = main(
+        ["camera", "--source", str(clip), "--windowed", "--max-frames", "12", "--events", str(events)]
+    )
+    assert code == 0 and code_with_events == 0
+    assert time.monotonic() - t0 < 60  # the clip is 90 frames (3 s paced); 12 end it well before
+    states = [e["state"] for e in map(json.loads, events.read_text().splitlines()) if e["event"] == "status"]
+    assert states[0] == "live" and "ended" not in states  # stopped by the limit, not the clip's end
 
 
 def test_imagemagick_present():

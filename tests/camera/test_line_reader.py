@@ -145,13 +145,12 @@ def test_unpinned_unsigned_line_model_is_refused(tmp_path):
         load_line_model(copy, policy=nowhere)
 
 
-def test_refused_line_model_falls_back_to_segmentation_with_one_warning(tmp_path, monkeypatch, caplog):
+def test_refused_line_model_falls_back_to_segmentation_with_one_warning(tmp_path, caplog):
     copy = _line_copy(tmp_path)
     card = copy.with_suffix(".json")
     card.write_text(card.read_text().replace('"version"', '"note": "edited", "version"', 1))
-    monkeypatch.setenv("DIGITKIOSK_LINE_MODEL", str(copy))
     with caplog.at_level(logging.WARNING):
-        assert open_line_model(TrustPolicy(tmp_path / "no-trust-dir")) is None
+        assert open_line_model(copy, TrustPolicy(tmp_path / "no-trust-dir")) is None
     assert "line model not used, fields are read by segmentation" in caplog.text
 
 

@@ -8,7 +8,6 @@ on a kiosk. Device roots contain spaces, quotes and `$` so that any unquoted pat
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import socket
@@ -145,48 +144,6 @@ def own_sshd(tmp_path: Path, authorized_keys: Path):
     server = SSHServer(tmp_path / "own-sshd", authorized_keys).start()
     yield server
     server.kill()
-
-
-@pytest.fixture(scope="session")
-def signing_key(tmp_path_factory) -> Path:
-    from digitkiosk.deploy.keys import keygen
-
-    private, _public, _kid = keygen(tmp_path_factory.mktemp("signing") / "signing_key.pem")
-    return private
-
-
-@pytest.fixture(scope="session")
-def other_signing_key(tmp_path_factory) -> Path:
-    """A valid key that no kiosk trusts."""
-    from digitkiosk.deploy.keys import keygen
-
-    return keygen(tmp_path_factory.mktemp("rogue") / "rogue_key.pem")[0]
-
-
-def model_version_copy(src: Path, folder: Path, version: str, key: Path | None) -> Path:
-    """Copy model `src` and its card into `folder` with the card's version set (the .tflite is
-    unchanged, so its sha256 still matches), signed with `key` unless None. → the card path."""
-    from digitkiosk.deploy.keys import sign_model
-
-    folder.mkdir(parents=True)
-    shutil.copy2(src, folder / src.name)
-    card = json.loads(src.with_suffix(".json").read_text())
-    card["version"] = version
-    card_path = folder / src.with_suffix(".json").name
-    card_path.write_text(json.dumps(card, indent=1))
-    if key is not None:
-        sign_model(card_path, key)
-    return card_path
-
-
-@pytest.fixture()
-def make_model(tmp_path: Path, default_model_path: Path, signing_key: Path):
-    """make_model("2030.1.1") → the card of a signed copy of the bundled model, with that version."""
-
-    def make(version: str, key: Path | None = signing_key, folder: str | None = None) -> Path:
-        return model_version_copy(default_model_path, tmp_path / "models" / (folder or version), version, key)
-
-    return make
 
 
 @dataclass

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from digitkiosk.deploy.device_command import DeviceCommand
 from digitkiosk.deploy.errors import DeployError
 from digitkiosk.deploy.inventory import expand_ranges, load_inventory, parse_targets
-from digitkiosk.deploy.rollout import DeviceCommand
 
 INVENTORY = """
 all:

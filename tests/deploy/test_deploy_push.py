@@ -32,7 +32,7 @@ def test_push_installs_and_activates_on_every_host(fleet, make_model, capsys):
         assert by_host(report)[dev.name]["healthy"] is True
         assert dev.active == "2030.1.1"
         status = dev.store().status()
-        assert status["healthy"] and status["selftest"]["ok"]
+        assert status.healthy and status.selftest["ok"]
         # the kiosk's stable path resolves to the new model, and staging was cleaned up
         assert (dev.store_dir / "current" / "digitnet.tflite").is_file()
         assert not any(dev.staging.rglob("*.tflite"))
@@ -102,7 +102,7 @@ def test_tampered_card_refused_on_device_previous_stays(fleet, make_model, capsy
         assert host["status"] == "failed" and "bad signature" in host["message"]
         assert host["active"] == "2030.1.1"
         assert dev.active == "2030.1.1"
-        assert "bad signature" in dev.store().status(check=False)["last_error"]["message"]
+        assert "bad signature" in dev.store().status(check=False).last_error_message
         assert "2030.2.1" not in dev.store().versions()
 
 
@@ -219,7 +219,7 @@ def test_connection_cut_mid_transfer_keeps_previous_model_and_retry_completes(
     assert outcome["code"] == 1
     assert report["hosts"][0]["status"] == "failed"
     assert device.active == "2030.1.1"  # still the previous model, complete and healthy
-    assert device.store().status()["healthy"]
+    assert device.store().status().healthy
     assert "2030.2.1" not in device.store().versions()
     partial = list(device.staging.rglob("*.part"))
     assert partial and partial[0].stat().st_size < 81024  # it really was cut mid-file

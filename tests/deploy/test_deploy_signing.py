@@ -78,9 +78,7 @@ def test_card_changed_after_signing_is_refused(make_model, trust_dir):
         load_model(card, policy=TrustPolicy(trust_dir))
 
 
-def test_unsigned_and_unknown_key_refused_unless_development_mode(
-    make_model, trust_dir, other_signing_key, monkeypatch
-):
+def test_unsigned_and_unknown_key_refused_unless_development_mode(make_model, trust_dir, other_signing_key):
     unsigned = make_model("2030.1.3", key=None)
     rogue = make_model("2030.1.4", key=other_signing_key)
     strict = TrustPolicy(trust_dir)
@@ -88,9 +86,7 @@ def test_unsigned_and_unknown_key_refused_unless_development_mode(
         load_model(unsigned, policy=strict)
     with pytest.raises(SignatureError, match="unknown key"):
         load_model(rogue, policy=strict)
-    monkeypatch.setenv("DIGITKIOSK_ALLOW_UNSIGNED", "1")
-    monkeypatch.setenv("DIGITKIOSK_TRUST_DIR", str(trust_dir))
-    dev = TrustPolicy.from_env()
+    dev = TrustPolicy(trust_dir, allow_unsigned=True)
     assert load_model(make_model("2030.1.5", key=None), policy=dev).card.version == "2030.1.5"
     # trust refusals are not remembered: the unsigned model loads in development mode too
     assert load_model(unsigned, policy=dev).trust == "unsigned (development mode)"

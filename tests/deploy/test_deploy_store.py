@@ -165,3 +165,20 @@ def test_device_side_imports_neither_deploy_nor_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_status_is_one_record_on_both_sides(device, make_model, capsys):
+    """What `digitkiosk model status --json` prints is what digitkiosk-deploy reads back
+    (StoreStatus), field for field; a kiosk a release ahead may add fields, and is still read."""
+    from digitkiosk.device.store_state import StoreStatus
+
+    empty = status(device, capsys)
+    assert StoreStatus.from_json(empty).to_json() == empty
+    assert empty["active"] is None and empty["healthy"] is False and "damaged" not in empty
+    assert device("install", str(make_model("2030.1.1"))) == 0
+    printed = status(device, capsys)
+    read = StoreStatus.from_json({**printed, "added_in_a_later_release": 1})
+    assert read.active == "2030.1.1" and read.healthy is True and read.selftest["ok"] is True
+    assert read.to_json() == printed
+    unchecked = device.store.status(check=False).to_json()
+    assert "healthy" not in unchecked and "check_error" not in unchecked

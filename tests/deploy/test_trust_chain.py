@@ -324,7 +324,7 @@ def test_store_and_session_script_find_the_card_named_after_the_model(make_model
     folder = store.versions_dir / "2030.1.1"
     (folder / "a.json").write_text("{}")  # a stray card sorting first
     assert store.active_model_path() == store.current_link / "digitnet.json"
-    assert store.status()["healthy"]
+    assert store.status().healthy
     # the kiosk session (shell) picks the same card
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -357,7 +357,7 @@ def test_installing_a_damaged_version_again_repairs_it(make_model, store, capsys
     assert model_cmd(store, "install", str(card), "--allow-downgrade") == 0
     assert store.active_version == "2030.1.1"
     assert ModelPackage.read(store.versions_dir / "2030.1.1" / "digitnet.json").sha256
-    assert store.status()["healthy"]
+    assert store.status().healthy
     assert not [p for p in store.versions_dir.iterdir() if p.name.startswith(".")]
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from kiosk_driver import Kiosk, xdotool
+import pytest
+
+from tests.kiosk.kiosk_driver import Kiosk, xdotool
+
+pytestmark = pytest.mark.display  # a real X server (Xvfb) and xdotool
 
 
 def _center(rect: dict) -> tuple[int, int]:

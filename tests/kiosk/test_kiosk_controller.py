@@ -17,10 +17,10 @@ from digitkiosk.device.kiosk.controller import (
     present,
     stroke_width_for_screen,
 )
-from digitkiosk.device.kiosk.events import EventLog
 from digitkiosk.device.kiosk.reading import MAX_STROKES, min_mark_size, read_canvas
 from digitkiosk.device.kiosk.worker import RecognitionWorker, Request
-from kiosk_driver import place_digits
+
+from tests.kiosk.kiosk_driver import place_digits
 
 CANVAS = {"x": 0, "y": 0, "width": 900, "height": 760}
 SIZE = (CANVAS["width"], CANVAS["height"])
@@ -186,18 +186,22 @@ def test_a_long_scribble_gives_an_answer_not_an_error(recognizer):
     rng = np.random.default_rng(1)
     scribble = [np.cumsum(rng.normal(0, 30, size=(3000, 2)), axis=0) % 700]
     result = read_canvas(recognizer, scribble, SIZE)
-    assert result.status in ("ok", "unsure", "too_much")
+    # One stroke of 3000 points is within the limits: it is read (as whatever it looks like),
+    # neither refused as too much ink nor an error.
+    assert result.status in ("ok", "unsure") and result.reading is not None and result.reading.digits
+    assert present(result).big == result.reading.text
 
 
 # -- what is shown --------------------------------------------------------------------------------
 def test_presentation_of_sure_unsure_and_multi_digit(recognizer, pendigits_train):
-    result = read_canvas(recognizer, canvas_strokes(pendigits_train[0]), SIZE)
+    row = pendigits_train[0]  # a clearly written 8, read sure by the bundled model
+    result = read_canvas(recognizer, canvas_strokes(row), SIZE)
     p = present(result)
+    assert result.status == "ok" and result.reading.text == str(row["label"])
     classes = len(recognizer.model.card.labels)  # 10 digits, or 11 with "none" (not a digit)
     assert p.big == result.reading.text and p.bars.shape == (classes,) and len(p.images) == 1
     assert p.images[0].shape == (28, 28)
-    if result.reading.sure:
-        assert p.sure and p.caption.endswith("% sure")
+    assert p.sure and p.caption.endswith("% sure")
 
     d = result.reading.digits[0]
     d.digit = None  # as if below the reject threshold
@@ -280,25 +284,3 @@ def test_worker_survives_a_failing_recognition():
         assert r2.error is None and r2.outcome.status == "empty"
     finally:
         worker.stop()
-
-
-# -- event log ------------------------------------------------------------------------------------
-def test_event_log_writes_json_lines(tmp_path):
-    path = tmp_path / "events.jsonl"
-    log = EventLog(path)
-    log.emit("ready", canvas={"x": 1}, probs=np.arange(3, dtype=np.float32))
-    log.emit("cleared", reason="key")
-    log.close()
-    lines = [json.loads(x) for x in path.read_text().splitlines()]
-    assert [e["event"] for e in lines] == ["ready", "cleared"]
-    assert lines[0]["probs"] == [0.0, 1.0, 2.0] and "time" in lines[0]
-    EventLog(None).emit("ready")  # no log: a no-op
-
-
-def test_event_log_that_cannot_be_written_does_not_raise(tmp_path):
-    log = EventLog(tmp_path / "e.jsonl")
-    log._file.close()  # as if the disk went away under it
-    log._file = open("/dev/full", "w", buffering=1)  # noqa: SIM115 - every write fails with ENOSPC
-    log.emit("prediction", text="1")
-    log.emit("prediction", text="2")
-    assert log._file is None

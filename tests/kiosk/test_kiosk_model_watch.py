@@ -10,17 +10,14 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 from digitkiosk.device.loader import load_model
 from digitkiosk.device.model_watch import ModelWatcher, fingerprint
+from digitkiosk.device.package import TrustPolicy
 from digitkiosk.device.recognizer import Recognizer
 
-
-@pytest.fixture(autouse=True)
-def development_mode(monkeypatch):
-    """These tests edit cards to reach the checks after trust; trust has its own tests
-    (tests/deploy/test_trust_*.py), so unsigned models are allowed here."""
-    monkeypatch.setenv("DIGITKIOSK_ALLOW_UNSIGNED", "1")
+# These tests edit cards to reach the checks after trust; trust has its own tests
+# (tests/deploy/test_trust_*.py), so unsigned models are allowed here (development mode).
+DEVELOPMENT = TrustPolicy(Path("/nonexistent/trusted_keys"), allow_unsigned=True)
 
 
 def settle(watcher: ModelWatcher):
@@ -46,15 +43,15 @@ def bump_version(model: Path, version: str) -> None:
 
 
 def test_unchanged_model_is_left_alone(model_copy):
-    rec = Recognizer(load_model(model_copy))
-    watcher = ModelWatcher(rec, model_copy)
+    rec = Recognizer(load_model(model_copy, policy=DEVELOPMENT))
+    watcher = ModelWatcher(rec, model_copy, policy=DEVELOPMENT)
     assert watcher.poll() is None and watcher.poll() is None
 
 
 def test_new_model_is_swapped_in(model_copy):
-    rec = Recognizer(load_model(model_copy))
+    rec = Recognizer(load_model(model_copy, policy=DEVELOPMENT))
     changes = []
-    watcher = ModelWatcher(rec, model_copy, on_change=changes.append)
+    watcher = ModelWatcher(rec, model_copy, policy=DEVELOPMENT, on_change=changes.append)
     bump_version(model_copy, "9999.1")
     change = settle(watcher)
     assert change is not None and change.kind == "reloaded"
@@ -63,9 +60,9 @@ def test_new_model_is_swapped_in(model_copy):
 
 
 def test_corrupted_model_is_refused_and_the_old_one_keeps_working(model_copy, loaded_model):
-    rec = Recognizer(load_model(model_copy))
+    rec = Recognizer(load_model(model_copy, policy=DEVELOPMENT))
     old = rec.model
-    watcher = ModelWatcher(rec, model_copy)
+    watcher = ModelWatcher(rec, model_copy, policy=DEVELOPMENT)
     data = bytearray(model_copy.read_bytes())
     data[len(data) // 2 : len(data) // 2 + 64] = os.urandom(64)
     model_copy.write_bytes(bytes(data))
@@ -76,9 +73,9 @@ def test_corrupted_model_is_refused_and_the_old_one_keeps_working(model_copy, lo
 
 
 def test_missing_model_is_reported_and_a_restored_one_reloaded(model_copy, default_model_path, loaded_model):
-    rec = Recognizer(load_model(model_copy))
+    rec = Recognizer(load_model(model_copy, policy=DEVELOPMENT))
     old = rec.model
-    watcher = ModelWatcher(rec, model_copy)
+    watcher = ModelWatcher(rec, model_copy, policy=DEVELOPMENT)
     model_copy.unlink()
     change = settle(watcher)
     assert change.kind == "missing" and rec.model is old and still_reads(rec, loaded_model)
@@ -91,8 +88,8 @@ def test_missing_model_is_reported_and_a_restored_one_reloaded(model_copy, defau
 
 
 def test_half_written_model_is_not_tried_until_it_holds_still(model_copy):
-    rec = Recognizer(load_model(model_copy))
-    watcher = ModelWatcher(rec, model_copy)
+    rec = Recognizer(load_model(model_copy, policy=DEVELOPMENT))
+    watcher = ModelWatcher(rec, model_copy, policy=DEVELOPMENT)
     full = model_copy.read_bytes()
     model_copy.write_bytes(full[:1000])  # a copy in progress
     assert watcher.poll() is None  # seen once: waiting
@@ -114,8 +111,8 @@ def test_symlinked_store_flip_is_noticed(tmp_path, default_model_path):
     current = store / "current"
     current.symlink_to("v1")
     path = current / default_model_path.name
-    rec = Recognizer(load_model(path))
-    watcher = ModelWatcher(rec, path)
+    rec = Recognizer(load_model(path, policy=DEVELOPMENT))
+    watcher = ModelWatcher(rec, path, policy=DEVELOPMENT)
     before = fingerprint(path)
     tmp = store / "current.tmp"
     tmp.symlink_to("v2")
@@ -128,9 +125,9 @@ def test_symlinked_store_flip_is_noticed(tmp_path, default_model_path):
 def test_watcher_thread_runs_and_stops(model_copy):
     import threading
 
-    rec = Recognizer(load_model(model_copy))
+    rec = Recognizer(load_model(model_copy, policy=DEVELOPMENT))
     got = threading.Event()
-    watcher = ModelWatcher(rec, model_copy, interval=0.05, on_change=lambda c: got.set())
+    watcher = ModelWatcher(rec, model_copy, policy=DEVELOPMENT, interval=0.05, on_change=lambda c: got.set())
     watcher.start()
     try:
         bump_version(model_copy, "9999.2")

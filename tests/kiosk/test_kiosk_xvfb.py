@@ -15,7 +15,8 @@ import sys
 import time
 
 import pytest
-from kiosk_driver import Kiosk, drag_commands, screenshot, xdotool
+
+from tests.kiosk.kiosk_driver import Kiosk, drag_commands, screenshot, xdotool
 
 pytestmark = pytest.mark.display
 
@@ -210,6 +211,21 @@ def test_escape_does_not_quit_but_ctrl_shift_q_does(kiosk):
     assert kiosk.proc.wait(10) == 0
     errors = [e for e in kiosk.seen if e["event"] == "error"]
     assert errors == []
+
+
+def test_sigterm_quits_cleanly(xdisplay, tmp_path, model_copy):
+    """systemd stops the kiosk with SIGTERM: the handler run_kiosk installs for the run lets the
+    pump quit on the Tk thread (a "quit" event, the log closed, exit 0), not a kill mid-write."""
+    import signal
+
+    # A fresh copy: the module's model_dir is edited by the hot-reload tests above.
+    kiosk = Kiosk(tmp_path / "events.jsonl", "--model", str(model_copy), "--windowed")
+    try:
+        kiosk.proc.send_signal(signal.SIGTERM)
+        assert kiosk.proc.wait(15) == 0, kiosk.log_tail()
+        assert kiosk.new_events()[-1]["event"] == "quit"
+    finally:
+        kiosk.stop()
 
 
 def test_no_display_is_one_clear_line(monkeypatch, capsys):
