@@ -14,7 +14,7 @@ from .errors import DigitkioskError
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("kiosk", "predict", "strokes", "camera", "bench", "model")
+COMMANDS = ("kiosk", "predict", "strokes", "camera", "bench", "model", "samples")
 
 
 def build_parser() -> argparse.ArgumentParser:
