@@ -18,6 +18,7 @@ import time
 import tkinter as tk
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from .controller import (
 from .events import EventLog
 from .reading import read_canvas
 from .worker import RecognitionWorker, Request, Result
+
+if TYPE_CHECKING:
+    from ..samples import SampleStore
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,10 @@ class KioskOptions:
     threads: int | None = None
     watch_interval_s: float = 1.0
     policy: TrustPolicy | None = None  # hot reloads verify like the first load (default: environment)
+    sample_store: SampleStore | None = None  # corrections on (--samples): corrections.py
+    samples_refused: str = ""  # why --samples could not be used (the kiosk runs on without it)
+    keep_unconfirmed: bool = False  # --samples-all
+    pad_idle_s: float = 15.0
 
 
 def _model_text(model: LoadedModel) -> str:
@@ -213,6 +221,22 @@ class KioskApp:
                 buttons, text="Camera", bg="#2b3e50", fg="white", command=self.open_camera, **small
             )
             self.camera_button.grid(row=2, column=0, columnspan=2, sticky="ew", pady=(self.unit // 2, 0))
+        self.corrections = None
+        if self.options.sample_store is not None:
+            from .corrections import Corrections  # corrections.py: the Wrong? button, pad, samples
+
+            self.corrections = Corrections(
+                self.options.sample_store,
+                self.events,
+                keep_unconfirmed=self.options.keep_unconfirmed,
+                pad_idle_s=self.options.pad_idle_s,
+                show_answer=lambda big, caption: (
+                    self.big.configure(text=big, fg=TEXT),
+                    self.caption.configure(text=caption, fg=DIM),
+                ),
+                notice=self._notice,
+            )
+            self.corrections.build(buttons, panel, 3, self.unit, small)
 
         self.status = tk.Label(
             root, text="", anchor="w", font=("DejaVu Sans", -int(self.unit * 0.8)), fg=DIM, bg=BG
@@ -284,6 +308,9 @@ class KioskApp:
             screen={"width": self.screen[0], "height": self.screen[1]},
         )
         log.info("kiosk ready: canvas %s, model %s", self._canvas_rect, _model_text(model))
+        if self.options.samples_refused:
+            self._notice(f"Corrections are off: {self.options.samples_refused}")
+            self.events.emit("notice", message=f"corrections off: {self.options.samples_refused}")
         self.watcher.start()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
@@ -295,6 +322,8 @@ class KioskApp:
             self._close_camera()
         self.watcher.stop()
         self.worker.stop()
+        if self.corrections is not None:
+            self.corrections.close()
         self.events.close()
         self.root.destroy()
 
@@ -309,6 +338,8 @@ class KioskApp:
         if stroke is None:
             return
         self._gesture_ink = True
+        if self.corrections is not None:
+            self.corrections.on_ink_changed(cleared=False)
         self.canvas.itemconfigure(self.hint, state="hidden")
         self._dot(e.x, e.y, stroke.id)
 
@@ -371,6 +402,8 @@ class KioskApp:
         self.canvas.itemconfigure(self.hint, state="normal")
         self._show(IDLE_PRESENTATION, live=False)
         self.events.emit("cleared", reason=reason, had_ink=had)
+        if self.corrections is not None:
+            self.corrections.on_ink_changed(cleared=True)
 
     def undo(self) -> None:
         stroke = self.ctl.undo(time.monotonic())
@@ -378,6 +411,8 @@ class KioskApp:
             return
         self.canvas.delete(f"s{stroke.id}")
         self.events.emit("undo", strokes=len(self.ctl.strokes))
+        if self.corrections is not None:
+            self.corrections.on_ink_changed(cleared=self.ctl.empty, keep=False)
         if self.ctl.empty:
             self.canvas.itemconfigure(self.hint, state="normal")
             self._show(IDLE_PRESENTATION, live=False)
@@ -431,6 +466,9 @@ class KioskApp:
                 live_updates=self._live_shown,  # live answers shown while this ink was drawn
             )
             self._live_shown = 0
+            if self.corrections is not None:
+                version = self.recognizer.model.card.version
+                self.corrections.on_reading(result.outcome, self.ctl.stroke_lists(), version)
 
     def _show(self, p: Presentation, live: bool) -> None:
         self._last_presentation = p
@@ -485,6 +523,8 @@ class KioskApp:
                     break
             if self.ctl.idle_clear_due(time.monotonic()):
                 self.clear("idle")
+            if self.corrections is not None:
+                self.corrections.poll(time.monotonic())
         finally:
             if not self._quit_requested:
                 busy = self.worker.busy or not self.worker.results.empty()
@@ -539,6 +579,8 @@ class KioskApp:
         widgets = {"clear": self.clear_button, "undo": self.undo_button, "seen": self.seen_button}
         if self.camera_button is not None:
             widgets["camera"] = self.camera_button
+        if self.corrections is not None:
+            widgets["wrong"] = self.corrections.button
         for name, w in widgets.items():
             out[name] = {
                 "x": w.winfo_rootx(),
