@@ -247,7 +247,10 @@ class SampleStore:
         return out
 
     def last_id(self) -> int:
-        return int(self._query("SELECT coalesce(max(id), 0) FROM samples", ())[0][0])
+        """The highest id ever given out (AUTOINCREMENT's own counter): it stays after a purge, so
+        collect tells a purged store (same ids go on) from one made anew (ids restart)."""
+        rows = self._query("SELECT seq FROM sqlite_sequence WHERE name = 'samples'", ())
+        return int(rows[0][0]) if rows else 0
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.path.parent.glob(FILE_NAME + "*") if p.is_file())

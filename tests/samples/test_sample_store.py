@@ -82,6 +82,7 @@ def test_the_newest_samples_are_kept_within_the_count_bound(samples_dir, make_sa
         assert [s.id for s in store.samples()] == [4, 5, 6, 7, 8]
         # Ids are never reused, even after everything is purged: collect's high-water mark holds.
         assert store.purge() == 5
+        assert store.last_id() == 8  # the high-water mark survives the purge
         assert store.add(make_sample(0)) == 9
 
 
