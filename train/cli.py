@@ -3,6 +3,7 @@
     digitkiosk-train [fit] --data DIR [--epochs N] [--out DIR] ...   train → int8 TFLite + card
     digitkiosk-train export RUN_DIR/NAME.keras [--out DIR]            re-export a trained model
     digitkiosk-train evaluate MODEL.tflite [--report DIR]             metrics JSON, plots, HTML
+    digitkiosk-train finetune BASE_RUN --strokes FILE|DIR [--epochs 3] continue a run with samples
 
 A thin layer over the library: errors become one line on stderr and a non-zero exit.
 """
@@ -20,7 +21,7 @@ from .errors import MissingExtraError
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("fit", "export", "evaluate")
+COMMANDS = ("fit", "export", "evaluate", "finetune")
 DEFAULT_PENDIGITS_HINT = "../shared/data/pendigits/train.jsonl"
 
 
@@ -90,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a cheap CNN on MNIST, quantize it to a full-int8 TFLite model, evaluate it "
         "through the device interpreter and write a model card. Needs the [train] extra.",
     )
-    sub = p.add_subparsers(dest="command", metavar="{fit,export,evaluate}")
+    sub = p.add_subparsers(dest="command", metavar="{fit,export,evaluate,finetune}")
     f = sub.add_parser("fit", help="train, export and evaluate (the default command)")
     f.add_argument(
         "--data",
@@ -121,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR[:REPEAT]",
         help="scans with a box per digit (COCO train.json + train/, e.g. ../shared/data/orand_car_a): "
         "each digit cut out and prepared as `predict --single` does; repeatable",
+    )
+    f.add_argument(
+        "--strokes",
+        action="append",
+        type=_source,
+        default=[],
+        metavar="FILE|DIR[:REPEAT]",
+        help="samples collected from kiosks (`digitkiosk samples export`, a `digitkiosk-deploy collect` "
+        "folder) with their weight (default 1), held out by kiosk and day; repeatable",
     )
     f.add_argument(
         "--no-hold-out",
@@ -192,6 +202,31 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--data", help="as for fit (the test set is used)")
     v.add_argument("--report", help="report directory (default: <model>.report/ beside the model)")
     v.add_argument("--backend", default="auto", help="interpreter backend (default: auto)")
+    t = sub.add_parser(
+        "finetune",
+        help="continue a run for a few epochs with collected samples added (its recipe, its best model)",
+    )
+    t.add_argument("base_run", metavar="BASE_RUN", help="the run folder (NAME.json card beside NAME.keras)")
+    t.add_argument(
+        "--strokes",
+        action="append",
+        type=_source,
+        required=True,
+        metavar="FILE|DIR[:REPEAT]",
+        help="collected samples to add (as for fit); repeatable",
+    )
+    t.add_argument("--data", help="as for fit")
+    t.add_argument("--epochs", type=_positive, default=3, help="epochs to continue for (default: 3)")
+    t.add_argument(
+        "--learning-rate",
+        type=float,
+        default=3e-4,
+        help="peak learning rate (default: 3e-4)",
+    )
+    t.add_argument("--limit", type=_positive, help="use only the first N MNIST training images (quick runs)")
+    t.add_argument("--version", default=None, help="model version for the card (default: date-based)")
+    t.add_argument("--out", default="runs/finetuned", help="output directory (default: runs/finetuned)")
+    t.add_argument("--quiet", action="store_true", help="one line per epoch instead of the progress bar")
     return p
 
 
@@ -224,6 +259,7 @@ def _check_extra(command: str) -> None:
         "fit": ("tensorflow", "sklearn", "matplotlib"),
         "export": ("tensorflow", "sklearn", "matplotlib"),
         "evaluate": ("sklearn", "matplotlib"),
+        "finetune": ("tensorflow", "sklearn", "matplotlib"),
     }[command]
     import importlib.util
 
