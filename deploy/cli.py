@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="push a model without a signature (only development kiosks will take it)",
     )
     p.add_argument("--limit-rate", type=float, metavar="KB/S", help="upload bandwidth per host")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="push a model whose card has no passed regression gate (digitkiosk-train gate)",
+    )
     p.set_defaults(_run=cmd_push)
 
     p = sub.add_parser("status", help="active model and health of each kiosk")
@@ -191,7 +196,7 @@ def _roll(args: argparse.Namespace, action, hosts: list[Host]) -> list[rollout.H
 
 def cmd_push(args: argparse.Namespace) -> int:
     _check_counts(args)
-    bundle = rollout.load_bundle(args.model, allow_unsigned=args.allow_unsigned)
+    bundle = rollout.load_bundle(args.model, allow_unsigned=args.allow_unsigned, require_gate=not args.force)
     hosts, opts = _hosts(args), _ssh_options(args)
     if args.limit_rate is not None and args.limit_rate <= 0:
         raise DeployError("--limit-rate must be positive")

@@ -4,6 +4,7 @@
     digitkiosk-train export RUN_DIR/NAME.keras [--out DIR]            re-export a trained model
     digitkiosk-train evaluate MODEL.tflite [--report DIR]             metrics JSON, plots, HTML
     digitkiosk-train finetune BASE_RUN --strokes FILE|DIR [--epochs 3] continue a run with samples
+    digitkiosk-train gate NEW BASE --data DIR [--pen F] [--strokes F]  regression gate, JSON
 
 A thin layer over the library: errors become one line on stderr and a non-zero exit.
 """
@@ -21,7 +22,7 @@ from .errors import MissingExtraError
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("fit", "export", "evaluate", "finetune")
+COMMANDS = ("fit", "export", "evaluate", "finetune", "gate")
 DEFAULT_PENDIGITS_HINT = "../shared/data/pendigits/train.jsonl"
 
 
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a cheap CNN on MNIST, quantize it to a full-int8 TFLite model, evaluate it "
         "through the device interpreter and write a model card. Needs the [train] extra.",
     )
-    sub = p.add_subparsers(dest="command", metavar="{fit,export,evaluate,finetune}")
+    sub = p.add_subparsers(dest="command", metavar="{fit,export,evaluate,finetune,gate}")
     f = sub.add_parser("fit", help="train, export and evaluate (the default command)")
     f.add_argument(
         "--data",
@@ -227,6 +228,23 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--version", default=None, help="model version for the card (default: date-based)")
     t.add_argument("--out", default="runs/finetuned", help="output directory (default: runs/finetuned)")
     t.add_argument("--quiet", action="store_true", help="one line per epoch instead of the progress bar")
+    g = sub.add_parser(
+        "gate",
+        help="compare a new model with the current one (MNIST test, held-out pen writers, held-out "
+        "collected samples); exit 1 if a figure drops by more than the margin; recorded in NEW's card",
+    )
+    g.add_argument("new", metavar="NEW", help="the new model's .tflite or .json card (not yet signed)")
+    g.add_argument("base", metavar="BASE", help="the model it would replace")
+    g.add_argument("--data", help="MNIST (as for fit): its test set")
+    g.add_argument("--pen", action="append", type=_source, default=[], metavar="FILE",
+                   help="shared pen data: compared on its held-out writers; repeatable")  # fmt: skip
+    g.add_argument("--strokes", action="append", type=_source, default=[], metavar="FILE|DIR",
+                   help="collected samples: compared on their held-out kiosk-days; repeatable")  # fmt: skip
+    g.add_argument("--margin", type=float, default=0.5, metavar="POINTS",
+                   help="largest drop allowed on any figure, in accuracy points (default 0.5)")  # fmt: skip
+    g.add_argument(
+        "--no-record", action="store_true", help="print only; do not write the verdict into NEW's card"
+    )
     return p
 
 
@@ -260,6 +278,7 @@ def _check_extra(command: str) -> None:
         "export": ("tensorflow", "sklearn", "matplotlib"),
         "evaluate": ("sklearn", "matplotlib"),
         "finetune": ("tensorflow", "sklearn", "matplotlib"),
+        "gate": (),
     }[command]
     import importlib.util
 

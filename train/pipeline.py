@@ -22,6 +22,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         return _export(args)
     if args.command == "finetune":
         return _finetune(args, argv)
+    if args.command == "gate":
+        from .gate import gate_command
+
+        return gate_command(args)
     return _evaluate(args)
 
 
