@@ -7,8 +7,9 @@ cut, which a JSON-lines file appended to cannot promise (a torn last line, a hal
 Guarantees (tested with a real `kill -9` of a writing process):
 - WAL journal with synchronous=FULL: a sample is on disk when `add` returns; a crash at any
   moment leaves a store that opens and holds every sample whose `add` returned.
-- Bounded: at most `max_count` samples and none older than `max_age_s`; the oldest go first, in
-  the same transaction as the insert, so the bound holds after every write.
+- Bounded: at most `max_count` samples, none older than `max_age_s`, and at most `max_bytes` of
+  strokes; the oldest go first, in the same transaction as the insert, so the bounds hold after
+  every write.
 - Only what training needs: strokes, the label chosen, what was read, the model version, a time,
   and whether a person confirmed it. No images, no free text, no names.
 - A file that is not a sample store (another program's SQLite file, a damaged file, not SQLite at
@@ -41,6 +42,11 @@ APPLICATION_ID = 0x444B534D
 SCHEMA_VERSION = 1
 DEFAULT_MAX_COUNT = 5000
 DEFAULT_MAX_AGE_S = 365 * 86400.0
+# The strokes' JSON, summed: a digit drawn on a kiosk is 0.5-4 KB, so 5,000 of them fit, and a
+# kiosk whose users scribble still stays small. With SQLite's overhead and the WAL (kept to about
+# 1 MB) the files stay under 20 MB.
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+WAL_PAGES = 256  # checkpoint the WAL every 256 pages (1 MB) and truncate it back to that
 BUSY_TIMEOUT_S = 5.0  # the kiosk writes while `digitkiosk samples` or collect reads/purges
 
 SCHEMA = """
@@ -88,13 +94,15 @@ class SampleStore:
         create: bool = True,
         max_count: int = DEFAULT_MAX_COUNT,
         max_age_s: float = DEFAULT_MAX_AGE_S,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         kiosk: str | None = None,
     ) -> None:
-        if max_count < 1 or max_age_s <= 0:
-            raise SampleStoreError("the sample store needs a positive maximum count and age")
+        if max_count < 1 or max_age_s <= 0 or max_bytes < 1:
+            raise SampleStoreError("the sample store needs a positive maximum count, age and size")
         self.path = store_path(directory)
         self.max_count = max_count
         self.max_age_s = max_age_s
+        self.max_bytes = max_bytes
         if not self.path.exists():
             if not create:
                 raise SampleStoreError(f"no sample store in {Path(directory)} ({FILE_NAME} not found)")
@@ -146,6 +154,8 @@ class SampleStore:
         # FULL: in WAL mode, NORMAL may lose the last commits on a power cut; a correction a person
         # just made is worth the fsync.
         db.execute("PRAGMA synchronous=FULL")
+        db.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
+        db.execute(f"PRAGMA journal_size_limit={WAL_PAGES * 4096}")
         row = db.execute("SELECT value FROM meta WHERE key = 'kiosk'").fetchone()
         self.kiosk = row[0] if row else default_kiosk_id()
 
@@ -209,6 +219,11 @@ class SampleStore:
             "DELETE FROM samples WHERE id IN (SELECT id FROM samples ORDER BY time DESC, id DESC "
             "LIMIT -1 OFFSET ?)",
             (self.max_count,),
+        )
+        db.execute(
+            "DELETE FROM samples WHERE id IN (SELECT id FROM (SELECT id, sum(length(strokes)) OVER "
+            "(ORDER BY time DESC, id DESC) AS newer FROM samples) WHERE newer > ?)",
+            (self.max_bytes,),
         )
 
     def purge(self, *, since: float | None = None, up_to_id: int | None = None) -> int:

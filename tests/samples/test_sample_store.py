@@ -86,6 +86,15 @@ def test_the_newest_samples_are_kept_within_the_count_bound(samples_dir, make_sa
         assert store.add(make_sample(0)) == 9
 
 
+def test_the_newest_samples_are_kept_within_the_size_bound(samples_dir, make_sample):
+    now = time.time()
+    sizes = [len(json.dumps(make_sample(i).strokes, separators=(",", ":"))) for i in range(6)]
+    with SampleStore(samples_dir, max_bytes=sum(sizes[3:6])) as store:
+        for i in range(6):
+            store.add(make_sample(i, t=now - 100 + i))
+        assert [s.id for s in store.samples()] == [4, 5, 6]
+
+
 def test_samples_older_than_the_age_bound_are_dropped(samples_dir, make_sample):
     now = time.time()
     with SampleStore(samples_dir, max_age_s=3600) as store:
