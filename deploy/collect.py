@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,8 +125,6 @@ def _safe_name(host: str) -> str:
 
 
 def _argv(host: Host, *args: str) -> list[str]:
-    import shlex
-
     base = shlex.split(str(host.vars.get("digitkiosk_samples_cmd") or host.command))
     where = ["--samples", str(host.vars["digitkiosk_samples"])] if host.vars.get("digitkiosk_samples") else []
     return [*base, "samples", *args, *where]
