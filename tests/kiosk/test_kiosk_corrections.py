@@ -35,6 +35,17 @@ def export(samples: os.PathLike, *extra: str) -> list[dict]:
     return [json.loads(x) for x in out.splitlines()]
 
 
+def quit_cleanly(k: Kiosk) -> int | None:
+    """SIGTERM, as systemd stops the kiosk; its exit status. Waits longer than the driver's stop
+    (10 s): on the shared 2-core machine under the full suite one such quit took over 10 s once
+    (alone it takes 0.3 s), and a slow quit is not what these tests are about."""
+    k.proc.terminate()
+    try:
+        return k.proc.wait(60)
+    finally:
+        k.stop()
+
+
 def pick(rows: list[dict], label: int, strokes: int | None = None) -> dict:
     return next(r for r in rows if r["label"] == label and (strokes is None or len(r["strokes"]) == strokes))
 
@@ -151,7 +162,7 @@ def test_a_store_the_kiosk_cannot_use_turns_corrections_off_not_the_kiosk(xdispl
         p = k.prediction(k.draw([pick(pendigits_test, 3)["strokes"]]))
         assert p["text"]  # it reads digits as ever
     finally:
-        assert k.stop() == 0
+        assert quit_cleanly(k) == 0
     assert (bad / "samples.sqlite3").read_bytes() == b"this is not a database\n" * 100
 
 
@@ -190,4 +201,4 @@ def test_a_full_disk_is_reported_and_the_kiosk_keeps_running(xdisplay, tmp_path,
         assert p["text"]
         assert "full" in k.log_tail()
     finally:
-        assert k.stop() == 0
+        assert quit_cleanly(k) == 0
