@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,12 +28,27 @@ class ModelBundle:
         return [p for p in (self.model, self.signature, self.card) if p is not None]
 
 
-def load_bundle(model: str | Path, allow_unsigned: bool = False) -> ModelBundle:
+def load_bundle(model: str | Path, allow_unsigned: bool = False, require_gate: bool = False) -> ModelBundle:
     package = read_package(Path(model))
     if package.signature is None and not allow_unsigned:
         raise DeployError(f"{package.card_path} is not signed: run 'digitkiosk-deploy sign {model}' first")
+    if require_gate and not gate_passed(json.loads(package.card_bytes)):
+        raise DeployError(
+            f"{package.card_path} has no passed regression gate for this model: run "
+            "'digitkiosk-train gate NEW CURRENT ...' before signing, or push with --force"
+        )
     card = package.card
     sig = package.signature_path if package.signature is not None else None
     return ModelBundle(
         package.card_path, package.model_path, sig, card.name, card.version, card.sha256, package.card_sha256
+    )
+
+
+def gate_passed(card: dict) -> bool:
+    """Does the card carry a passed `digitkiosk-train gate` verdict for exactly its own model?"""
+    gate = card.get("gate")
+    return (
+        isinstance(gate, dict)
+        and gate.get("passed") is True
+        and gate.get("model_sha256") == card.get("sha256")
     )

@@ -5,6 +5,7 @@
     digitkiosk-deploy push MODEL (--to HOST[,HOST…] | --inventory FILE [--group NAME])
                       [--parallel K] [--canary N] [--dry-run] [--json]
     digitkiosk-deploy status|rollback (--to … | --inventory …) [--json]
+    digitkiosk-deploy collect (--to … | --inventory …) --out DIR [--purge] [--all] [--json]
 
 Bad input is one line on stderr (`digitkiosk-deploy: error: ...`) and exit status 2; a rollout
 in which any host failed exits 1.
@@ -105,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="push a model without a signature (only development kiosks will take it)",
     )
     p.add_argument("--limit-rate", type=float, metavar="KB/S", help="upload bandwidth per host")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="push a model whose card has no passed regression gate (digitkiosk-train gate)",
+    )
     p.set_defaults(_run=cmd_push)
 
     p = sub.add_parser("status", help="active model and health of each kiosk")
@@ -114,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rollback", help="switch kiosks back to their previous model")
     _add_fleet(p)
     p.set_defaults(_run=cmd_rollback)
+
+    p = sub.add_parser("collect", help="pull the kiosks' new samples (corrections) into a folder")
+    _add_fleet(p, dry_run=False)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="collected samples and marks")
+    p.add_argument("--purge", action="store_true", help="delete on each kiosk what was collected from it")
+    p.add_argument(
+        "--all", action="store_true", help="also the unconfirmed readings (kiosks with --samples-all)"
+    )
+    p.set_defaults(_run=cmd_collect)
     return parser
 
 
@@ -186,7 +201,7 @@ def _roll(args: argparse.Namespace, action, hosts: list[Host]) -> list[HostResul
 
 def cmd_push(args: argparse.Namespace) -> int:
     _check_counts(args)
-    bundle = load_bundle(args.model, allow_unsigned=args.allow_unsigned)
+    bundle = load_bundle(args.model, allow_unsigned=args.allow_unsigned, require_gate=not args.force)
     hosts, opts = _hosts(args), _ssh_options(args)
     if args.limit_rate is not None and args.limit_rate <= 0:
         raise DeployError("--limit-rate must be positive")
@@ -215,6 +230,24 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     hosts, opts = _hosts(args), _ssh_options(args)
     action = functools.partial(rollback_host, opts=opts, dry_run=args.dry_run)
     return _finish(args, _roll(args, action, hosts), dry_run=args.dry_run)
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from . import collect
+
+    _check_counts(args)
+    hosts, opts = _hosts(args), _ssh_options(args)
+    with collect.Collection(args.out) as collection:
+        action = functools.partial(
+            collect.collect_host, collection=collection, opts=opts, purge=args.purge, everything=args.all
+        )
+        results = _roll(args, action, hosts)
+    new = sum(getattr(r, "new", 0) for r in results)
+    if args.json:
+        print(json.dumps(results_json(results, out=str(args.out), new=new), indent=1))
+    else:
+        print(collect.table(results))
+    return 1 if any(r.failed for r in results) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

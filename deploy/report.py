@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from .inventory import Host
@@ -41,17 +42,31 @@ class ProgressReporter:
         self.stream.flush()
 
 
-def format_table(results: list[HostResult]) -> str:
-    headers = ("HOST", "RESULT", "ACTIVE", "PREVIOUS", "TIME", "DETAIL")
-    rows = [
-        (r.host, r.status, r.active or "-", r.previous or "-", f"{r.seconds:.1f}s", r.message)
-        for r in results
-    ]
+Column = tuple[str, Callable[[HostResult], str]]
+
+DEPLOY_COLUMNS: tuple[Column, ...] = (
+    ("HOST", lambda r: r.host),
+    ("RESULT", lambda r: r.status),
+    ("ACTIVE", lambda r: r.active or "-"),
+    ("PREVIOUS", lambda r: r.previous or "-"),
+    ("TIME", lambda r: f"{r.seconds:.1f}s"),
+    ("DETAIL", lambda r: r.message),
+)
+
+
+def format_table(
+    results: list[HostResult], columns: tuple[Column, ...] = DEPLOY_COLUMNS, summary: str = ""
+) -> str:
+    """One row per host under `columns` (push/status/rollback's by default), then a count line."""
+    headers = tuple(h for h, _ in columns)
+    rows = [tuple(get(r) for _, get in columns) for r in results]
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     failed = sum(r.failed for r in results)
     lines.append(
-        f"{len(results) - failed}/{len(results)} hosts ok" + (f", {failed} failed" if failed else "")
+        f"{len(results) - failed}/{len(results)} hosts ok"
+        + (f", {summary}" if summary else "")
+        + (f", {failed} failed" if failed else "")
     )
     return "\n".join(lines)

@@ -11,7 +11,7 @@ import sys
 
 from .cli_main import add_common_arguments, run_main
 
-COMMANDS = ("kiosk", "predict", "strokes", "camera", "bench", "model")
+COMMANDS = ("kiosk", "predict", "strokes", "camera", "bench", "model", "samples")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,8 @@
     digitkiosk-train [fit] --data DIR [--epochs N] [--out DIR] ...   train → int8 TFLite + card
     digitkiosk-train export RUN_DIR/NAME.keras [--out DIR]            re-export a trained model
     digitkiosk-train evaluate MODEL.tflite [--report DIR]             metrics JSON, plots, HTML
+    digitkiosk-train finetune BASE_RUN --strokes FILE|DIR [--epochs 3] continue a run with samples
+    digitkiosk-train gate NEW BASE --data DIR [--pen F] [--strokes F]  regression gate, JSON
 
 A thin layer over the library: errors become one line on stderr and a non-zero exit.
 """
@@ -24,7 +26,7 @@ from .errors import MissingExtraError
 log = logging.getLogger(__name__)
 
 PROG = "digitkiosk-train"
-COMMANDS = ("fit", "export", "evaluate")
+COMMANDS = ("fit", "export", "evaluate", "finetune", "gate")
 DEFAULT_PENDIGITS_HINT = "../shared/data/pendigits/train.jsonl"
 
 
@@ -95,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "through the device interpreter and write a model card. Needs the [train] extra.",
     )
     add_common_arguments(p)
-    sub = p.add_subparsers(dest="command", metavar="{fit,export,evaluate}")
+    sub = p.add_subparsers(dest="command", metavar="{fit,export,evaluate,finetune,gate}")
     f = sub.add_parser("fit", help="train, export and evaluate (the default command)")
     f.add_argument(
         "--data",
@@ -126,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR[:REPEAT]",
         help="scans with a box per digit (COCO train.json + train/, e.g. ../shared/data/orand_car_a): "
         "each digit cut out and prepared as `predict --single` does; repeatable",
+    )
+    f.add_argument(
+        "--strokes",
+        action="append",
+        type=_source,
+        default=[],
+        metavar="FILE|DIR[:REPEAT]",
+        help="samples collected from kiosks (`digitkiosk samples export`, a `digitkiosk-deploy collect` "
+        "folder) with their weight (default 1), held out by kiosk and day; repeatable",
     )
     f.add_argument(
         "--no-hold-out",
@@ -219,6 +230,50 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(_run=cmd_fit)
     e.set_defaults(_run=cmd_export)
     v.set_defaults(_run=cmd_evaluate)
+    t = sub.add_parser(
+        "finetune",
+        help="continue a run for a few epochs with collected samples added (its recipe, its best model)",
+    )
+    t.add_argument("base_run", metavar="BASE_RUN", help="the run folder (NAME.json card beside NAME.keras)")
+    t.add_argument(
+        "--strokes",
+        action="append",
+        type=_source,
+        required=True,
+        metavar="FILE|DIR[:REPEAT]",
+        help="collected samples to add (as for fit); repeatable",
+    )
+    t.add_argument("--data", help="as for fit")
+    t.add_argument("--epochs", type=_positive, default=3, help="epochs to continue for (default: 3)")
+    t.add_argument(
+        "--learning-rate",
+        type=float,
+        default=3e-4,
+        help="peak learning rate (default: 3e-4)",
+    )
+    t.add_argument("--limit", type=_positive, help="use only the first N MNIST training images (quick runs)")
+    _add_model_version(t)
+    t.add_argument("--out", default="runs/finetuned", help="output directory (default: runs/finetuned)")
+    t.add_argument("--quiet", action="store_true", help="one line per epoch instead of the progress bar")
+    g = sub.add_parser(
+        "gate",
+        help="compare a new model with the current one (MNIST test, held-out pen writers, held-out "
+        "collected samples); exit 1 if a figure drops by more than the margin; recorded in NEW's card",
+    )
+    g.add_argument("new", metavar="NEW", help="the new model's .tflite or .json card (not yet signed)")
+    g.add_argument("base", metavar="BASE", help="the model it would replace")
+    g.add_argument("--data", help="MNIST (as for fit): its test set")
+    g.add_argument("--pen", action="append", type=_source, default=[], metavar="FILE",
+                   help="shared pen data: compared on its held-out writers; repeatable")  # fmt: skip
+    g.add_argument("--strokes", action="append", type=_source, default=[], metavar="FILE|DIR",
+                   help="collected samples: compared on their held-out kiosk-days; repeatable")  # fmt: skip
+    g.add_argument("--margin", type=float, default=0.5, metavar="POINTS",
+                   help="largest drop allowed on any figure, in accuracy points (default 0.5)")  # fmt: skip
+    g.add_argument(
+        "--no-record", action="store_true", help="print only; do not write the verdict into NEW's card"
+    )
+    t.set_defaults(_run=cmd_finetune)
+    g.set_defaults(_run=cmd_gate)
     return p
 
 
@@ -230,6 +285,10 @@ def _add_model_version(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    if args.strokes:
+        from .collected import check
+
+        check(args.strokes)  # a malformed line fails now, not after TensorFlow has loaded
     from .augment import AugmentConfig  # imports TensorFlow: only for the commands that train
     from .fit import TrainConfig
     from .model import DEFAULT_WIDTHS
@@ -246,6 +305,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         pendigits_repeat=args.pen_repeat,
         pen=args.pen,
         scans=args.scans,
+        strokes=args.strokes,
         hold_out=args.hold_out,
         vary_pen=args.vary_pen,
         not_a_digit=args.not_a_digit,
@@ -262,6 +322,32 @@ def cmd_fit(args: argparse.Namespace) -> int:
     command = "digitkiosk-train " + shlex.join(args._argv[1:] if args._argv[:1] == ["fit"] else args._argv)
     print(json.dumps(fit(cfg, args.data, Path(args.out), version=args.model_version, command=command)))
     return 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from .pipeline import finetune
+
+    command = "digitkiosk-train " + shlex.join(args._argv)
+    result = finetune(
+        Path(args.base_run),
+        args.strokes,
+        args.data,
+        Path(args.out),
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        limit=args.limit,
+        verbose=2 if args.quiet else "auto",
+        version=args.model_version,
+        command=command,
+    )
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from .gate import gate_command
+
+    return gate_command(args)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -311,6 +397,8 @@ def _check_extra(command: str) -> None:
         "fit": ("tensorflow", "sklearn", "matplotlib"),
         "export": ("tensorflow", "sklearn", "matplotlib"),
         "evaluate": ("sklearn", "matplotlib"),
+        "finetune": ("tensorflow", "sklearn", "matplotlib"),
+        "gate": (),
     }[command]
     import importlib.util
 

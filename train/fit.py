@@ -33,6 +33,7 @@ class TrainConfig:
     not_a_digit: float = 0.0  # "none" negatives as a fraction of the training set (negatives.py)
     vary_pen: bool = False  # pen repeat copies rendered from varied strokes (pen_variation.py)
     init_weights: str | None = None  # start from this .keras model's weights (same architecture)
+    strokes: list[str] = field(default_factory=list)  # collected kiosk samples, "FILE|DIR[:REPEAT]"
     hold_out: bool = True  # hold out the fixed validation writers / images (splits.py)
     calibrate: bool = True  # fit a softmax temperature on the validation digits before export
     camera_digits: int = 0  # digits photographed on synthetic pages to train on too (camera_digits.py)
@@ -43,12 +44,13 @@ class TrainConfig:
     label_smoothing: float = 0.0
     verbose: int | str = "auto"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    initial: str | None = None  # fine-tuning: the .keras model to continue from (else a new net)
 
     def to_json(self) -> dict:
         d = asdict(self)
         d["augment"] = self.augment.to_json()
         d["widths"] = list(self.widths)
-        d["pen"], d["scans"] = list(self.pen), list(self.scans)
+        d["pen"], d["scans"], d["strokes"] = list(self.pen), list(self.scans), list(self.strokes)
         return d
 
 
@@ -78,6 +80,13 @@ def load_sources(cfg: TrainConfig) -> list:
         for i, p in enumerate(pens)
     ]
     out += [load_scans(*parse_source(d, 1), hold_out=cfg.hold_out) for d in cfg.scans]
+    if cfg.strokes:
+        from .collected import load_collected
+
+        taken = {src.name for src in out} | {"mnist"}
+        for spec in cfg.strokes:
+            out.append(load_collected(spec, hold_out=cfg.hold_out, taken=taken))
+            taken.add(out[-1].name)
     return out
 
 
@@ -191,9 +200,12 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
         (to_float(x_val), keras.utils.to_categorical(y_val, classes))
     ).batch(512)
 
-    model = build_model(tuple(cfg.widths), dropout=cfg.dropout, head=cfg.head, classes=classes)
-    if cfg.init_weights:
-        _start_from(model, cfg.init_weights)
+    if cfg.initial:  # `finetune`: the base run's best model, weights and calibration included
+        model = keras.models.load_model(cfg.initial)
+    else:
+        model = build_model(tuple(cfg.widths), dropout=cfg.dropout, head=cfg.head, classes=classes)
+        if cfg.init_weights:
+            _start_from(model, cfg.init_weights)
     log.info("model: %d parameters, %.2fM multiply-adds", model.count_params(), multiply_adds(model) / 1e6)
     # Warm up for one epoch, but never more than a tenth of the run (a 1-epoch smoke run must learn).
     warmup = max(1, min(steps, steps * cfg.epochs // 10))

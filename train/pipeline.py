@@ -62,10 +62,9 @@ def export(
     Training facts (command, wall time, history) come from the run's existing card if present."""
     import keras
 
-    from .augment import AugmentConfig
     from .card import TrainingInfo, finish
     from .errors import DataError
-    from .fit import TrainConfig, split_with_parts
+    from .fit import split_with_parts
 
     keras_path = Path(keras_path)
     if not keras_path.is_file():
@@ -78,14 +77,7 @@ def export(
     history = training.get("history") or (
         json.loads(history_file.read_text()) if history_file.is_file() else {}
     )
-    cfg = TrainConfig(name=name)
-    for key, value in training.get("config", {}).items():
-        if key == "augment":
-            # So the new card records how the model was trained, not the defaults.
-            known = AugmentConfig.__dataclass_fields__
-            cfg.augment = AugmentConfig(**{k: v for k, v in value.items() if k in known})
-        elif hasattr(cfg, key):
-            setattr(cfg, key, value)
+    cfg = config_from_card(training.get("config", {}), name)
     data = load_mnist(data_dir)
     x_tr, _, x_val, y_val, parts = split_with_parts(data, cfg)
     import numpy as np
@@ -108,6 +100,65 @@ def export(
     )
     card_path = finish(keras.models.load_model(keras_path), data, x_repr, x_val, y_val, info, out, name)
     return {"card": str(card_path), **_headline(card_path)}
+
+
+def finetune(
+    base_run: Path,
+    strokes: list[str],
+    data_dir: str | Path | None,
+    out: Path,
+    *,
+    epochs: int = 3,
+    learning_rate: float = 3e-4,
+    limit: int | None = None,
+    verbose: int | str = "auto",
+    version: str | None = None,
+    command: str = "",
+) -> dict:
+    """Continue a run for a few epochs with collected samples added: the base run's recipe (its
+    card's config: sources, weights, augmentation), its best model as the starting point."""
+    from .collected import check
+    from .errors import DataError
+
+    check(strokes)
+    base = Path(base_run)
+    cards = (
+        sorted(p for p in base.glob("*.json") if p.with_suffix(".keras").is_file()) if base.is_dir() else []
+    )
+    if len(cards) != 1:
+        raise DataError(f"{base} is not a training run (one NAME.json card beside NAME.keras)")
+    try:
+        training = json.loads(cards[0].read_text())["training"]
+        config = dict(training["config"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(f"{cards[0]}: not a model card of a training run ({e})") from None
+    cfg = config_from_card(config, cards[0].stem)
+    cfg.strokes = [*cfg.strokes, *strokes]
+    cfg.initial = str(cards[0].with_suffix(".keras"))
+    cfg.init_weights = None  # the base run's own starting point is not this run's
+    cfg.epochs = cfg.patience = epochs
+    cfg.learning_rate = learning_rate
+    cfg.verbose = verbose
+    if limit is not None:
+        cfg.limit = limit
+    return fit(cfg, data_dir, out, version=version, command=command)
+
+
+def config_from_card(config: dict, name: str) -> TrainConfig:
+    """A card's `training.config` → the TrainConfig it was trained with (so a re-export's or a
+    fine-tune's card records how the model was trained, not the defaults)."""
+    from .augment import AugmentConfig
+    from .fit import TrainConfig
+
+    cfg = TrainConfig(name=name)
+    for key, value in config.items():
+        if key == "augment":
+            known = AugmentConfig.__dataclass_fields__
+            cfg.augment = AugmentConfig(**{k: v for k, v in value.items() if k in known})
+        elif key in TrainConfig.__dataclass_fields__:
+            setattr(cfg, key, value)
+    cfg.widths = tuple(cfg.widths)
+    return cfg
 
 
 def _headline(card_path: Path) -> dict:

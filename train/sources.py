@@ -99,23 +99,41 @@ def load_pen(
     """A JSON-lines pen file → images rendered by the device's stroke path, split by writer.
     With `variation`, the repeat copies after the first are rendered from varied strokes of the
     training writers (pen_variation.py); validation writers are rendered as written, once."""
-    from .pendigits import load_jsonl, render
+    from .pendigits import load_jsonl
 
     path = Path(path)
     rows = load_jsonl(path)
     if not rows:
         raise DataError(f"{path}: no pen digits")
+    name = path.parent.name if path.stem in ("train", "test") else path.stem
+    return pen_source(name, str(path), _sha256(path), rows, repeat, hold_out, variation, seed)
+
+
+def pen_source(
+    name: str,
+    path: str,
+    sha256: str,
+    rows: list[dict],
+    repeat: int,
+    hold_out: bool = True,
+    variation: PenVariation | None = None,
+    seed: int = 0,
+) -> SourceData:
+    """Parsed pen records ({"label", "strokes", "writer"}) → a source rendered by the device's
+    stroke path and split by writer (`splits.py`), its repeat copies varied with `variation`."""
+    from .pendigits import render
+
     x, y, _ = render(rows)
     writers = [pen_writer(r) for r in rows]
     few = len(set(writers)) < FEW_WRITERS
     is_val = np.array([hold_out and is_validation_writer(r, few_writers=few) for r in rows])
     val_writers = {w for w, v in zip(writers, is_val, strict=True) if v}
     src = SourceData(
-        name=path.parent.name if path.stem in ("train", "test") else path.stem,
+        name=name,
         kind="pen",
-        path=str(path),
+        path=path,
         repeat=repeat,
-        sha256=_sha256(path),
+        sha256=sha256,
         x_train=x[~is_val],
         y_train=y[~is_val],
         x_val=x[is_val],

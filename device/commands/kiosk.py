@@ -46,7 +46,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how often to look for a new model file on disk (default 1)",
     )
+    p.add_argument(
+        "--samples",
+        metavar="DIR",
+        help="keep corrections here: a Wrong? button opens a digit pad (or DIGITKIOSK_SAMPLES; default off)",
+    )
+    p.add_argument(
+        "--samples-all",
+        action="store_true",
+        help="with --samples: also keep the readings nobody corrected, marked unconfirmed",
+    )
+    p.add_argument(
+        "--correction-idle",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="close the correction pad after this many idle seconds (default 15)",
+    )
     add_model_arguments(p)
+
+
+def _open_samples(args: argparse.Namespace):
+    """The sample store, or (None, why): a store the kiosk cannot use turns corrections off and is
+    reported in the kiosk's status line and log; it never keeps the kiosk from starting."""
+    directory = args.samples or os.environ.get("DIGITKIOSK_SAMPLES")
+    if not directory:
+        if args.samples_all:
+            raise DigitkioskError("--samples-all needs --samples DIR (or DIGITKIOSK_SAMPLES)")
+        return None, ""
+    from ..samples import SampleStore, SampleStoreError
+
+    try:
+        return SampleStore(directory), ""
+    except SampleStoreError as e:
+        log.error("corrections are off: %s", e)
+        return None, str(e)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         raise DigitkioskError("--idle-clear must be 0 (off) or a positive number of seconds")
     if args.watch_interval <= 0:
         raise DigitkioskError("--watch-interval must be a positive number of seconds")
+    if args.correction_idle <= 0:
+        raise DigitkioskError("--correction-idle must be a positive number of seconds")
     display = os.environ.get("DISPLAY")
     if not display:
         raise DigitkioskError("no display: set DISPLAY or run under a graphical session")
@@ -77,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..kiosk.app import KioskOptions, run_kiosk
 
+    store, refused = _open_samples(args)
+
     options = KioskOptions(
         fullscreen=not args.windowed,
         events=args.events,
@@ -87,5 +125,9 @@ def run(args: argparse.Namespace) -> int:
         threads=config.threads,
         watch_interval_s=args.watch_interval,
         policy=config.policy(),
+        sample_store=store,
+        samples_refused=refused,
+        keep_unconfirmed=args.samples_all,
+        pad_idle_s=args.correction_idle,
     )
     return run_kiosk(recognizer, options, root)

@@ -19,12 +19,14 @@ import time
 import tkinter as tk
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..events import EventLog
 from ..loader import LoadedModel
 from ..model_watch import ModelChange, ModelWatcher
 from ..package import TrustPolicy
 from ..recognizer import Recognizer
+from . import theme
 from .camera_mode import CameraMode
 from .controller import (
     IDLE_PRESENTATION,
@@ -37,6 +39,9 @@ from .controller import (
 from .reading import read_canvas
 from .screen import KioskScreen
 from .worker import RecognitionWorker, Request, Result
+
+if TYPE_CHECKING:
+    from ..samples import SampleStore
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,10 @@ class KioskOptions:
     threads: int | None = None
     watch_interval_s: float = 1.0
     policy: TrustPolicy | None = None  # hot reloads verify like the first load (default: TrustPolicy())
+    sample_store: SampleStore | None = None  # corrections on (--samples): corrections.py
+    samples_refused: str = ""  # why --samples could not be used (the kiosk runs on without it)
+    keep_unconfirmed: bool = False  # --samples-all
+    pad_idle_s: float = 15.0
 
 
 def _model_text(model: LoadedModel) -> str:
@@ -116,6 +125,24 @@ class KioskApp:
             on_camera=self.open_camera if self.camera is not None else None,
         )
         self.pen_width = stroke_width_for_screen(*self.screen.size)
+        self.corrections = None
+        if options.sample_store is not None:
+            from .corrections import Corrections  # corrections.py: the Wrong? button, pad, samples
+
+            screen = self.screen
+            self.corrections = Corrections(
+                options.sample_store,
+                self.events,
+                keep_unconfirmed=options.keep_unconfirmed,
+                pad_idle_s=options.pad_idle_s,
+                show_answer=lambda big, caption: (
+                    screen.big.configure(text=big, fg=theme.TEXT),
+                    screen.caption.configure(text=caption, fg=theme.DIM),
+                ),
+                notice=self._notice,
+            )
+            self.corrections.build(screen.buttons, screen.panel, 3, screen.unit, screen.small_style)
+            screen.extra_controls["wrong"] = self.corrections.button
         self._update_status()
         self._bind()
 
@@ -155,6 +182,9 @@ class KioskApp:
             screen={"width": sw, "height": sh},
         )
         log.info("kiosk ready: canvas %s, model %s", self._canvas_rect, _model_text(model))
+        if self.options.samples_refused:
+            self._notice(f"Corrections are off: {self.options.samples_refused}")
+            self.events.emit("notice", message=f"corrections off: {self.options.samples_refused}")
         self.watcher.start()
         self._schedule_pump(SLOW_POLL_MS)
 
@@ -169,6 +199,8 @@ class KioskApp:
             self.camera.close()
         self.watcher.stop()
         self.worker.stop()
+        if self.corrections is not None:
+            self.corrections.close()
         self.events.close()
         self.root.destroy()
 
@@ -179,6 +211,8 @@ class KioskApp:
         if stroke is None:
             return
         self._gesture_ink = True
+        if self.corrections is not None:
+            self.corrections.on_ink_changed(cleared=False)
         self.screen.show_hint(False)
         self.screen.dot(e.x, e.y, stroke.id, self.pen_width)
 
@@ -225,6 +259,8 @@ class KioskApp:
         self.screen.show_hint(True)
         self.screen.show(IDLE_PRESENTATION, live=False)
         self.events.emit("cleared", reason=reason, had_ink=had)
+        if self.corrections is not None:
+            self.corrections.on_ink_changed(cleared=True)
 
     def undo(self) -> None:
         stroke = self.ctl.undo(time.monotonic())
@@ -232,6 +268,8 @@ class KioskApp:
             return
         self.screen.erase(stroke.id)
         self.events.emit("undo", strokes=len(self.ctl.strokes))
+        if self.corrections is not None:
+            self.corrections.on_ink_changed(cleared=self.ctl.empty, keep=False)
         if self.ctl.empty:
             self.screen.show_hint(True)
             self.screen.show(IDLE_PRESENTATION, live=False)
@@ -289,6 +327,9 @@ class KioskApp:
                 live_updates=self._live_shown,  # live answers shown while this ink was drawn
             )
             self._live_shown = 0
+            if self.corrections is not None:
+                version = self.recognizer.model.card.version
+                self.corrections.on_reading(result.outcome, self.ctl.stroke_lists(), version)
 
     # -- the pump: results, model news, auto-clear ----------------------------------------------
     def _schedule_pump(self, delay_ms: int) -> None:
@@ -315,6 +356,8 @@ class KioskApp:
                     break
             if self.ctl.idle_clear_due(time.monotonic()):
                 self.clear("idle")
+            if self.corrections is not None:
+                self.corrections.poll(time.monotonic())
         finally:
             if not self._quit_requested:
                 busy = self.worker.busy or not self.worker.results.empty()

@@ -104,6 +104,9 @@ class KioskScreen:
         self.undo_button = tk.Button(buttons, text="Undo stroke", bg=theme.UNDO_BG, command=on_undo, **style)
         self.undo_button.grid(row=0, column=1, sticky="ew", padx=(unit // 2, 0))
         small = {**style, "font": ui_font, "pady": unit // 2}
+        # Kept for controls that front ends add to the grid (the Wrong? button of corrections).
+        self.panel, self.buttons, self.small_style = panel, buttons, small
+        self.extra_controls: dict[str, tk.Widget] = {}
         self.seen_button = tk.Checkbutton(
             buttons,
             text="Show what the model sees",
@@ -231,6 +234,7 @@ class KioskScreen:
         widgets = {"clear": self.clear_button, "undo": self.undo_button, "seen": self.seen_button}
         if self.camera_button is not None:
             widgets["camera"] = self.camera_button
+        widgets.update(self.extra_controls)
         return {name: _rect(w) for name, w in widgets.items()}
 
 

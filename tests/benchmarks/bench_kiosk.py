@@ -69,6 +69,11 @@ def main() -> int:
     )
     ap.add_argument("--pause", type=float, default=MOVE_PAUSE_S, help="seconds between pointer moves")
     ap.add_argument("--model", help="model to run (default: the bundled one)")
+    ap.add_argument(
+        "--samples",
+        action="store_true",
+        help="run with corrections on and --samples-all: every digit, cleared, is written to the store",
+    )
     args = ap.parse_args()
     for tool in ("Xvfb", "xdotool"):
         if shutil.which(tool) is None:
@@ -85,6 +90,8 @@ def main() -> int:
     env = os.environ.copy()
     tmp = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
     extra = ["--model", args.model] if args.model else []
+    if args.samples:
+        extra += ["--samples", str(tmp / "samples"), "--samples-all"]
     kiosk = Kiosk(tmp / "events.jsonl", *extra, env=env)
     latencies, recognition, correct, top1, unsure = [], [], 0, 0, 0
     rss_warm = rss_end = None
@@ -132,6 +139,12 @@ def main() -> int:
         "digits_drawn": total,
         "wall_s": round(wall, 1),
     }
+    if args.samples:
+        from digitkiosk.device.samples import open_store
+
+        with open_store(tmp / "samples") as store:
+            out["samples"] = {"kept": store.count(), "store_bytes": store.size_bytes()}
+        out["samples"]["stored_events"] = sum(e["event"] == "samples_stored" for e in kiosk.seen)
     if rss_warm is not None and rss_end is not None:
         out["rss_mb"] = {
             "after_warmup": round(rss_warm / 1024, 1),
