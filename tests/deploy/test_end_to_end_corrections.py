@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,7 @@ from digitkiosk.deploy.cli import main as deploy
 from digitkiosk.deploy.keys import sign_model
 from digitkiosk.train import cli as train
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "kiosk"))
-from kiosk_driver import Kiosk, xdotool
+from tests.kiosk.kiosk_driver import Kiosk, xdotool
 
 pytestmark = [pytest.mark.slow, pytest.mark.display, pytest.mark.ssh]
 

@@ -14,7 +14,8 @@ import subprocess
 import sys
 
 import pytest
-from kiosk_driver import Kiosk, screenshot, xdotool
+
+from tests.kiosk.kiosk_driver import Kiosk, screenshot, xdotool
 
 pytestmark = pytest.mark.display
 
