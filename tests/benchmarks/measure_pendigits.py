@@ -176,9 +176,13 @@ def main() -> None:
 
     from digitkiosk.device.loader import load_model
     from digitkiosk.device.recognizer import Recognizer
+    from digitkiosk.device.settings import Settings
     from digitkiosk.device.strokes import naive_canvas_resize, parse_strokes
 
-    recognizer = Recognizer(load_model(args.model))
+    # A script is a command's edge: the environment's settings (DIGITKIOSK_ALLOW_UNSIGNED=1 to
+    # measure an unsigned candidate) apply, as they do to the commands it runs.
+    settings = Settings.resolve(model=args.model)
+    recognizer = Recognizer(load_model(settings.model, policy=settings.policy()))
     naive = np.stack([naive_canvas_resize(parse_strokes(r["strokes"]), (0, 0, 500, 500)) for r in rows])
     naive_pred = recognizer.model.predict_probs(naive).argmax(1)
     labels = np.array([r["label"] for r in rows])

@@ -216,8 +216,12 @@ def main() -> None:
 
     from digitkiosk.device.loader import load_model
     from digitkiosk.device.recognizer import Recognizer
+    from digitkiosk.device.settings import Settings
 
-    recognizer = Recognizer(load_model(args.model))
+    # A script is a command's edge: the environment's settings (DIGITKIOSK_ALLOW_UNSIGNED=1 to
+    # measure an unsigned candidate) apply, as they do to the commands it runs.
+    settings = Settings.resolve(model=args.model)
+    recognizer = Recognizer(load_model(settings.model, policy=settings.policy()))
     report = {
         "data": args.data,
         "part": args.part,
