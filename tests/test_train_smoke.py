@@ -193,11 +193,12 @@ def test_export_keeps_how_the_model_was_trained(smoke_run, mnist_dir, tmp_path):
 
 @pytest.mark.slow
 def test_a_ten_class_run_grows_a_none_class_that_the_device_reads(
-    smoke_run, mnist_dir, mnist_test, tmp_path, capsys, monkeypatch
+    smoke_run, mnist_dir, mnist_test, tmp_path, capsys
 ):
     """--init-weights continues from a run; with --not-a-digit the model gets an eleventh class,
     "none", trained on digits squeezed in pairs and on marks; the device loads it and says so."""
     from digitkiosk.device.loader import load_model
+    from digitkiosk.device.package import TrustPolicy
     from digitkiosk.device.recognizer import Recognizer
     from digitkiosk.train.negatives import negatives
 
@@ -210,8 +211,8 @@ def test_a_ten_class_run_grows_a_none_class_that_the_device_reads(
     assert card["output"]["shape"] == [1, 11]
     assert card["training"]["config"]["not_a_digit"] == 0.3
     assert card["metrics"]["validation"]["none"]["digits"] > 0
-    monkeypatch.setenv("DIGITKIOSK_ALLOW_UNSIGNED", "1")  # a fresh run is not signed
-    recognizer = Recognizer(load_model(tmp_path / "smoke.json"))
+    development = TrustPolicy(tmp_path / "no-keys", allow_unsigned=True)  # a fresh run is not signed
+    recognizer = Recognizer(load_model(tmp_path / "smoke.json", policy=development))
     pairs, _ = negatives(mnist_test[0][:1000], 200, seed=9)
     readings = recognizer.classify(pairs.astype(np.float32) / 255.0)
     # One epoch on 2,000 images: "none" is learnt far above chance (1 in 11), not perfectly.
