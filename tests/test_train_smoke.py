@@ -211,8 +211,8 @@ def test_a_ten_class_run_grows_a_none_class_that_the_device_reads(
     assert card["output"]["shape"] == [1, 11]
     assert card["training"]["config"]["not_a_digit"] == 0.3
     assert card["metrics"]["validation"]["none"]["digits"] > 0
-    # A fresh run is not signed: development mode, as `--allow-unsigned` gives.
-    recognizer = Recognizer(load_model(tmp_path / "smoke.json", policy=TrustPolicy(allow_unsigned=True)))
+    development = TrustPolicy(tmp_path / "no-keys", allow_unsigned=True)  # a fresh run is not signed
+    recognizer = Recognizer(load_model(tmp_path / "smoke.json", policy=development))
     pairs, _ = negatives(mnist_test[0][:1000], 200, seed=9)
     readings = recognizer.classify(pairs.astype(np.float32) / 255.0)
     # One epoch on 2,000 images: "none" is learnt far above chance (1 in 11), not perfectly.

@@ -18,6 +18,15 @@ def digits_right(text: str, truth: str) -> int:
     return max(0, len(truth) - edit_distance(text, truth))
 
 
+def digits_correct(truth: str, read: str) -> int:
+    """How many of the true digits were read correctly: the digit count minus the edits needed
+    (a missed, extra or wrong digit each costs one); spaces and line breaks are not scored, and a
+    "?" counts as a digit read wrong. For the camera's scenes."""
+    t = "".join(c for c in truth if c.isdigit())
+    r = "".join(c for c in read if c.isdigit() or c == "?")
+    return digits_right(r, t)
+
+
 def score(texts: list[str], truths: list[str]) -> dict:
     exact = sum(t == s for t, s in zip(texts, truths, strict=True))
     right = sum(digits_right(t, s) for t, s in zip(texts, truths, strict=True))

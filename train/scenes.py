@@ -1,8 +1,8 @@
 """Photographed pages made from real handwritten digits: MNIST images and real pen trajectories
 (pendigits, `glyphs.py`) written in lines on a page (`pages.py`) and photographed with the
 troubles of a real photo (`photo.py`): uneven light, a shadow, perspective, blur, noise, JPEG
-compression, an underline, a box border, specks. `clips.py` writes them as video, `scoring.py`
-scores what was read.
+compression, an underline, a box border, specks. `clips.py` writes them as video,
+`amounts.py` scores what was read.
 
 Every scene knows its true text. The camera tests and tests/benchmarks/bench_camera.py make
 their clips from *test* glyphs; the trainer makes camera-domain training digits from *training*

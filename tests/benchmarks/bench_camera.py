@@ -104,11 +104,11 @@ def main() -> int:
     from digitkiosk.device.mnist_prep import fit_to_mnist
     from digitkiosk.device.recognizer import Recognizer
     from digitkiosk.device.strokes import parse_strokes, strokes_to_mnist
+    from digitkiosk.train.amounts import digits_correct
     from digitkiosk.train.clips import write_clip
     from digitkiosk.train.glyphs import GlyphBank
     from digitkiosk.train.photo import random_look
     from digitkiosk.train.scenes import make_scene
-    from digitkiosk.train.scoring import digits_correct
 
     recognizer = Recognizer(load_model(args.model, num_threads=1))
     x, y = _mnist(args.split)

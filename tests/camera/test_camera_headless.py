@@ -12,7 +12,7 @@ import pytest
 from digitkiosk.device.camera.capture import Capture
 from digitkiosk.device.camera.source import SourceSpec
 from digitkiosk.device.cli import main
-from digitkiosk.train.scoring import digits_correct
+from digitkiosk.train.amounts import digits_correct
 
 
 def _events(text: str) -> list[dict]:

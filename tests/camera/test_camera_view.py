@@ -10,10 +10,10 @@ import time
 
 import numpy as np
 import pytest
+from digitkiosk.train.amounts import digits_correct
 from digitkiosk.train.clips import write_clip
 from digitkiosk.train.photo import random_look
 from digitkiosk.train.scenes import make_scene
-from digitkiosk.train.scoring import digits_correct
 
 pytestmark = pytest.mark.display
 

@@ -11,10 +11,10 @@ from digitkiosk.device import segment
 from digitkiosk.device.errors import InputError, NothingToReadError
 from digitkiosk.device.mnist_prep import fit_to_mnist
 from digitkiosk.device.segment import find_digits, single_digit
+from digitkiosk.train.amounts import digits_correct
 from digitkiosk.train.pages import add_specks, layout, plain_page
 from digitkiosk.train.photo import Look, random_look
 from digitkiosk.train.scenes import make_scene
-from digitkiosk.train.scoring import digits_correct
 
 
 def _read_scenes(recognizer, bank, seed: int, count: int, layout: dict | None = None, **look_args):
