@@ -11,6 +11,8 @@ one line instead of surfacing as a traceback deep in the loader.
     DIGITKIOSK_TRUST_DIR       trusted public keys (default /etc/digitkiosk/trusted_keys)
     DIGITKIOSK_ALLOW_UNSIGNED  1/true/yes/on: development mode, unsigned models accepted
     DIGITKIOSK_STORE           the model store (default /var/lib/digitkiosk/models)
+    DIGITKIOSK_SAMPLES         the corrections' sample store (kiosk: corrections off without it)
+    DIGITKIOSK_KIOSK_ID        the name a new sample store records (default: the host name)
     DIGITKIOSK_LINE_MODEL      line model for fields (a card or .tflite; "off": fields are read
                                by segmentation only; default: the bundled linenet)
 """
@@ -31,8 +33,20 @@ ENV_TRUST_DIR = "DIGITKIOSK_TRUST_DIR"
 ENV_ALLOW_UNSIGNED = "DIGITKIOSK_ALLOW_UNSIGNED"
 ENV_STORE = "DIGITKIOSK_STORE"
 ENV_LINE_MODEL = "DIGITKIOSK_LINE_MODEL"
+ENV_SAMPLES = "DIGITKIOSK_SAMPLES"
+ENV_KIOSK_ID = "DIGITKIOSK_KIOSK_ID"
 #: Every variable the device reads (the tests clear them, so a developer's shell cannot change results).
-ENV_VARS = (ENV_MODEL, ENV_BACKEND, ENV_THREADS, ENV_TRUST_DIR, ENV_ALLOW_UNSIGNED, ENV_STORE, ENV_LINE_MODEL)
+ENV_VARS = (
+    ENV_MODEL,
+    ENV_BACKEND,
+    ENV_THREADS,
+    ENV_TRUST_DIR,
+    ENV_ALLOW_UNSIGNED,
+    ENV_STORE,
+    ENV_LINE_MODEL,
+    ENV_SAMPLES,
+    ENV_KIOSK_ID,
+)
 LINE_MODEL_OFF = ("off", "none", "0")
 
 DEFAULT_TRUST_DIR = Path("/etc/digitkiosk/trusted_keys")
@@ -52,6 +66,8 @@ class Settings:
     store: Path = DEFAULT_STORE
     line_model: Path | None = None  # None: the bundled line model for fields
     fields_by_line_model: bool = True  # False: DIGITKIOSK_LINE_MODEL=off
+    samples: Path | None = None  # the corrections' sample store (None: none named)
+    kiosk_id: str | None = None  # the name a new sample store records (None: the host name)
 
     @classmethod
     def resolve(
@@ -64,6 +80,7 @@ class Settings:
         trust_dir: str | Path | None = None,
         allow_unsigned: bool | None = None,
         store: str | Path | None = None,
+        samples: str | Path | None = None,
     ) -> Settings:
         """Each setting from its flag (not None), else its environment variable, else the
         default. Raises InputError naming the flag or variable whose value is unusable."""
@@ -77,7 +94,10 @@ class Settings:
             allow_unsigned = _flag(env.get(ENV_ALLOW_UNSIGNED, ""), ENV_ALLOW_UNSIGNED)
         line = env.get(ENV_LINE_MODEL, "").strip()
         line_off = line.lower() in LINE_MODEL_OFF
+        samples = samples or env.get(ENV_SAMPLES) or None
         return cls(
+            samples=Path(samples) if samples else None,
+            kiosk_id=env.get(ENV_KIOSK_ID, "").strip() or None,
             line_model=Path(line) if line and not line_off else None,
             fields_by_line_model=not line_off,
             model=Path(model) if model else None,

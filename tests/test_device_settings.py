@@ -37,6 +37,10 @@ def test_flags_over_environment_over_defaults(tmp_path):
     assert chosen.line_model == Path("/l/linenet.json")
     off = Settings.resolve({"DIGITKIOSK_LINE_MODEL": "Off"})
     assert off.line_model is None and not off.fields_by_line_model
+    # The corrections' store and the kiosk's name, read here rather than by the store.
+    env = {"DIGITKIOSK_SAMPLES": "/s", "DIGITKIOSK_KIOSK_ID": " branch-7 "}
+    assert Settings.resolve(env).samples == Path("/s") and Settings.resolve(env).kiosk_id == "branch-7"
+    assert Settings.resolve(env, samples="/t").samples == Path("/t") and Settings().samples is None
 
 
 @pytest.mark.parametrize(

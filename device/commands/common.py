@@ -47,6 +47,7 @@ def settings(args: argparse.Namespace) -> Settings:
         threads=args.threads,
         trust_dir=args.trust_dir,
         allow_unsigned=args.allow_unsigned,
+        samples=getattr(args, "samples", None),  # the commands that keep or read corrections
     )
 
 

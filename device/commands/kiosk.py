@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from ..errors import DigitkioskError
+from ..settings import Settings
 from .common import add_model_arguments, open_recognizer, settings
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_arguments(p)
 
 
-def _open_samples(args: argparse.Namespace):
+def _open_samples(args: argparse.Namespace, config: Settings):
     """The sample store, or (None, why): a store the kiosk cannot use turns corrections off and is
     reported in the kiosk's status line and log; it never keeps the kiosk from starting."""
-    directory = args.samples or os.environ.get("DIGITKIOSK_SAMPLES")
+    directory = config.samples
     if not directory:
         if args.samples_all:
             raise DigitkioskError("--samples-all needs --samples DIR (or DIGITKIOSK_SAMPLES)")
@@ -77,7 +78,7 @@ def _open_samples(args: argparse.Namespace):
     from ..samples import SampleStore, SampleStoreError
 
     try:
-        return SampleStore(directory), ""
+        return SampleStore(directory, kiosk=config.kiosk_id), ""
     except SampleStoreError as e:
         log.error("corrections are off: %s", e)
         return None, str(e)
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..kiosk.app import KioskOptions, run_kiosk
 
-    store, refused = _open_samples(args)
+    store, refused = _open_samples(args, config)
 
     options = KioskOptions(
         fullscreen=not args.windowed,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import re
 import sys
 import time
@@ -24,8 +23,10 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def samples_dir(value: str | None) -> str:
-    """--samples, else DIGITKIOSK_SAMPLES, else the provisioned default."""
-    return value or os.environ.get("DIGITKIOSK_SAMPLES") or DEFAULT_DIR
+    """--samples, else DIGITKIOSK_SAMPLES (read by the settings), else the provisioned default."""
+    from ..settings import Settings
+
+    return str(Settings.resolve(samples=value).samples or DEFAULT_DIR)
 
 
 def parse_time(value: str, now: float | None = None) -> float:

@@ -74,7 +74,9 @@ def store_path(directory: str | Path) -> Path:
 
 
 def default_kiosk_id() -> str:
-    return os.environ.get("DIGITKIOSK_KIOSK_ID") or socket.gethostname() or "kiosk"
+    """The host's name: what a new store records unless given a kiosk name (DIGITKIOSK_KIOSK_ID,
+    read by the command's settings)."""
+    return socket.gethostname() or "kiosk"
 
 
 def _why(e: sqlite3.Error) -> str:
