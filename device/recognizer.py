@@ -27,6 +27,15 @@ UNSURE = "?"
 DIGITS = 10  # a model's first ten classes are the digits; an eleventh is "none" (not a digit)
 
 
+def answers(probs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of class probabilities → (best digit, answered) per row: a digit is answered when its
+    probability reaches `threshold` and beats "none" (a model's eleventh class, if any). The one
+    rule for the device's readings and for the trainer's threshold and validation figures."""
+    digits = probs[:, :DIGITS]
+    conf = digits.max(axis=1)
+    return digits.argmax(axis=1), (conf >= threshold) & (conf > probs[:, DIGITS:].sum(axis=1))
+
+
 @dataclass
 class DigitReading:
     digit: int | None  # None when below the reject threshold, or when read as not a digit
@@ -48,8 +57,9 @@ class DigitReading:
         order = np.argsort(-digits, kind="stable")[:3]
         best = int(order[0])
         conf = float(digits[best])
+        answered = bool(answers(np.asarray(probs)[None], threshold)[1][0])
         return cls(
-            digit=best if conf >= threshold and conf > float(probs[DIGITS:].sum()) else None,
+            digit=best if answered else None,
             confidence=conf,
             top3=[(int(c), float(digits[c])) for c in order],
             probs=probs,

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from digitkiosk.device.backends import get_backend
 from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text
+from digitkiosk.device.recognizer import answers as device_answers  # the device's own rule
 from digitkiosk.device.runner import Runner
 
 from .data import load_mnist
@@ -67,15 +68,6 @@ def compute_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict:
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=range(10)).tolist(),
         "mean_confidence": float(conf.mean()),
     }
-
-
-def device_answers(probs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """What the device answers (`recognizer.DigitReading.from_probs`): the best digit, answered
-    when its probability reaches `threshold` and beats "none" (a model's eleventh class, if any).
-    → (best digit, answered) per row."""
-    digits = probs[:, :10]
-    conf = digits.max(axis=1)
-    return digits.argmax(axis=1), (conf >= threshold) & (conf > probs[:, 10:].sum(axis=1))
 
 
 def choose_reject_threshold(y_true: np.ndarray, probs: np.ndarray) -> dict:
