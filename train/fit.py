@@ -151,7 +151,7 @@ def _start_from(model, path: str) -> None:
     try:
         base = keras.models.load_model(path, compile=False)
     except (OSError, ValueError) as e:
-        raise DataError(f"--init-weights {path}: not a readable Keras model ({e})") from None
+        raise DataError(f"{path}: not a readable Keras model to start from ({e})") from None
     mine, theirs = model.get_weights(), base.get_weights()
     kernel, bias = mine[-2], mine[-1]
     if len(mine) == len(theirs) and theirs[-1].shape[0] == 10 and bias.shape[0] == 11:
@@ -161,7 +161,7 @@ def _start_from(model, path: str) -> None:
         bias = np.concatenate([theirs[-1], [float(theirs[-1].min())]]).astype(theirs[-1].dtype)
         theirs = [*theirs[:-2], kernel, bias]
     if [w.shape for w in mine] != [w.shape for w in theirs]:
-        raise DataError(f"--init-weights {path}: a different architecture (check --widths and --head)")
+        raise DataError(f"{path}: a different architecture to start from (check --widths and --head)")
     model.set_weights(theirs)
     log.info("starting from the weights of %s", path)
 
@@ -200,12 +200,11 @@ def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
         (to_float(x_val), keras.utils.to_categorical(y_val, classes))
     ).batch(512)
 
-    if cfg.initial:  # `finetune`: the base run's best model, weights and calibration included
-        model = keras.models.load_model(cfg.initial)
-    else:
-        model = build_model(tuple(cfg.widths), dropout=cfg.dropout, head=cfg.head, classes=classes)
-        if cfg.init_weights:
-            _start_from(model, cfg.init_weights)
+    model = build_model(tuple(cfg.widths), dropout=cfg.dropout, head=cfg.head, classes=classes)
+    # `finetune` continues the base run's best model (calibration folded in), `--init-weights`
+    # any earlier run's: both by copying its weights into the net the recipe builds.
+    if cfg.initial or cfg.init_weights:
+        _start_from(model, cfg.initial or cfg.init_weights)
     log.info("model: %d parameters, %.2fM multiply-adds", model.count_params(), multiply_adds(model) / 1e6)
     # Warm up for one epoch, but never more than a tenth of the run (a 1-epoch smoke run must learn).
     warmup = max(1, min(steps, steps * cfg.epochs // 10))
