@@ -48,6 +48,20 @@ class TrainingInfo:
     validation_parts: dict | None = None
 
 
+def card_head(name: str, version: str, model_file: str, model_bytes: bytes) -> dict:
+    """What every model card begins with: its format, the model's name and version, when it was
+    made, and the .tflite it describes (file name, sha256, size)."""
+    return {
+        "format": CARD_FORMAT,
+        "name": name,
+        "version": version,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "file": model_file,
+        "sha256": sha256_bytes(model_bytes),
+        "size_bytes": len(model_bytes),
+    }
+
+
 def tensor_spec(details: dict) -> dict:
     scale, zero = details["quantization"]
     return {
@@ -83,13 +97,7 @@ def finish(
     validation = _validation_figures(int8, info.validation_parts or {}, reject["threshold"])
     log.info("int8 test accuracy %.4f, float %.4f", m_int8["accuracy"], m_float["accuracy"])
     card = {
-        "format": CARD_FORMAT,
-        "name": name,
-        "version": info.version,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "file": int8_path.name,
-        "sha256": sha256_bytes(int8_bytes),
-        "size_bytes": len(int8_bytes),
+        **card_head(name, info.version, int8_path.name, int8_bytes),
         "input": input_spec,
         "output": output_spec,
         # "none" (not a digit, train/negatives.py) when the model has an eleventh output.

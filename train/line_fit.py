@@ -12,7 +12,6 @@ the training machine is shared.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import platform
@@ -21,9 +20,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text, sha256_bytes
+from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text
 from digitkiosk.device.line_reader import BLANK_LABEL, LINE_HEIGHT, LINE_PREP_ID, LINE_WIDTH, greedy_decode
-from digitkiosk.device.modelcard import CARD_FORMAT
 
 from .amounts import score
 from .line_data import StripBank, epoch_lines, load_fields, prepared
@@ -170,19 +168,13 @@ def write_card(args: argparse.Namespace, result: dict, data: bytes, out: Path) -
     from digitkiosk.device.line_reader import load_line_model
     from digitkiosk.device.package import TrustPolicy
 
-    from .card import tensor_spec
+    from .card import card_head, tensor_spec
     from .model import multiply_adds
 
     name = args.name
     model_path = atomic_write_bytes(out / f"{name}.tflite", data)
     card = {
-        "format": CARD_FORMAT,
-        "name": name,
-        "version": args.version,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "file": model_path.name,
-        "sha256": sha256_bytes(data),
-        "size_bytes": len(data),
+        **card_head(name, args.version, model_path.name, data),
         "input": {},
         "output": {},
         "labels": LABELS,
