@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -27,9 +28,12 @@ t0 = time.perf_counter()
 from digitkiosk.device.loader import load_model, selftest_digits
 from digitkiosk.device.package import TrustPolicy
 from digitkiosk.device.recognizer import Recognizer
-model, backend, threads, trust_dir, unsigned = sys.argv[1:6]
+model, backend, threads, trust_dir, unsigned, pen = sys.argv[1:7]
 policy = TrustPolicy(trust_dir, allow_unsigned=unsigned == "1")
 r = Recognizer(load_model(model or None, backend=backend, num_threads=int(threads), policy=policy))
+if pen != "off":  # the kiosk loads the stroke model too
+    from digitkiosk.device.stroke_reader import load_stroke_model, default_stroke_model_path
+    r.stroke_model = load_stroke_model(pen or default_stroke_model_path(), policy=policy, backend=backend)
 images, _ = selftest_digits()
 r.classify(images[:1] / 255.0)
 print(time.perf_counter() - t0)
@@ -45,10 +49,13 @@ def _percentiles(samples: list[float]) -> dict:
     }
 
 
-def cold_start(model: str | None, backend: str, threads: int, policy: TrustPolicy, runs: int = 3) -> dict:
-    """Wall time from process spawn to first prediction (median of `runs`), and the in-process part."""
+def cold_start(
+    model: str | None, backend: str, threads: int, policy: TrustPolicy, runs: int = 3, pen: str = "off"
+) -> dict:
+    """Wall time from process spawn to first prediction (median of `runs`), and the in-process part.
+    `pen`: the stroke model loaded too ("" the bundled one), or "off"."""
     walls, inner = [], []
-    trust = [str(policy.trust_dir), "1" if policy.allow_unsigned else "0"]
+    trust = [str(policy.trust_dir), "1" if policy.allow_unsigned else "0", pen]
     for _ in range(runs):
         t0 = time.perf_counter()
         out = subprocess.run(
@@ -87,10 +94,18 @@ def run_bench(
     *,
     threads: int = 1,
     policy: TrustPolicy | None = None,
+    stroke_model: str | None = "off",
 ) -> dict:
+    """`stroke_model`: the pen path's stroke model (None: the bundled one; "off": none)."""
     policy = policy or TrustPolicy()
     loaded = load_model(model, backend=backend, num_threads=threads, policy=policy)
     recognizer = Recognizer(loaded)
+    if stroke_model != "off":
+        from .stroke_reader import open_stroke_model
+
+        recognizer.stroke_model = open_stroke_model(
+            Path(stroke_model) if stroke_model else None, policy, backend=backend, num_threads=threads
+        )
     images, _ = selftest_digits()
     x = images.astype(np.float32) / 255.0
     runner = loaded.runner
@@ -114,7 +129,14 @@ def run_bench(
     result = {
         "model": loaded.describe(),
         "threads": threads,
-        "cold_start": cold_start(model, backend, threads, policy),
+        "stroke_model": recognizer.stroke_model.describe() if recognizer.stroke_model else None,
+        "cold_start": cold_start(
+            model,
+            backend,
+            threads,
+            policy,
+            pen="off" if recognizer.stroke_model is None else stroke_model or "",
+        ),
         f"inference_one_digit_{threads}_thread{'s' if threads > 1 else ''}": _percentiles(infer),
         "strokes_to_prediction": _percentiles(stroke_times),
     }

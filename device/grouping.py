@@ -69,6 +69,7 @@ class Candidate:
     strokes: list[Stroke]
     box: Box
     image: np.ndarray | None  # the prepared (28, 28) input; None for a mark too small to read
+    written: list[Stroke]  # the same strokes in the order they were written (the stroke model's)
 
 
 @dataclass
@@ -89,6 +90,10 @@ class Plan:
 
     def boxes(self) -> list[list[float]]:
         return [self.candidates[i].box.as_list() for i in self.readable]
+
+    def written(self) -> list[list[Stroke]]:
+        """The readable candidates' strokes in the order they were written."""
+        return [self.candidates[i].written for i in self.readable]
 
     def choose(self, confidences: Sequence[float], reject_threshold: float) -> list[int]:
         """The best grouping: positions in `readable` of the digits kept, left to right.
@@ -129,7 +134,8 @@ class Plan:
 
 def plan(strokes: Sequence[Stroke], min_side: float = 0.0) -> Plan:
     """Candidate digits of non-empty strokes (see the module docstring)."""
-    order = sorted(strokes, key=lambda s: float(s[:, 0].min()))
+    by_left = sorted(range(len(strokes)), key=lambda i: float(strokes[i][:, 0].min()))
+    order = [strokes[i] for i in by_left]
     boxes = [bounding_box([s]) for s in order]
     height = max(bounding_box(order).height, 1e-9)
     stretches: list[tuple[int, int]] = []
@@ -167,8 +173,9 @@ def plan(strokes: Sequence[Stroke], min_side: float = 0.0) -> Plan:
             if max(box.width, box.height) >= min_side:
                 with contextlib.suppress(NothingToReadError):  # a tap: no size to draw
                     image = strokes_to_mnist(group)
+            written = [order[k] for k in sorted(range(a, b), key=lambda k: by_left[k])]
             members.append(len(candidates))
-            candidates.append(Candidate(a, b, group, box, image))
+            candidates.append(Candidate(a, b, group, box, image, written))
         out.append((*s, members))
     return Plan(candidates, out, rule_ends)
 

@@ -135,6 +135,9 @@ def parse_card(data: Any, path: Path) -> ModelCard:
         raise ModelCardError(f"model card 'file' must be a file name beside the card: {path}")
     if len(data["sha256"]) != 64:
         raise ModelCardError(f"model card 'sha256' is not a sha256 digest: {path}")
+    threshold = data.get("reject_threshold", 0.0)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise ModelCardError(f"model card 'reject_threshold' must be a number: {path}")
     card = ModelCard(path, data)
     card.input  # noqa: B018 - validates the tensor descriptions now, with a clear message
     card.output  # noqa: B018

@@ -22,6 +22,7 @@ from .strokes import Stroke
 if TYPE_CHECKING:  # segment imports OpenCV, which the kiosk's stroke path does without
     from .line_reader import LineModel
     from .segment import FoundDigit, Segmentation
+    from .stroke_reader import StrokeModel
 
 UNSURE = "?"
 DIGITS = 10  # a model's first ten classes are the digits; an eleventh is "none" (not a digit)
@@ -122,12 +123,17 @@ class Reading:
 
 
 class Recognizer:
-    def __init__(self, model: LoadedModel, line_model: LineModel | None = None) -> None:
+    def __init__(
+        self, model: LoadedModel, line_model: LineModel | None = None, stroke_model: StrokeModel | None = None
+    ) -> None:
         self._model = model
         self._lock = threading.Lock()
         # Fields (a cheque's amount box) are read by this segmentation-free line model when
         # there is one (`line_reader.read_field`), by segmentation otherwise.
         self.line_model = line_model
+        # Pen digits are read by the digit model and this stroke model together when there is
+        # one (`stroke_reader.combine`), by the digit model alone otherwise.
+        self.stroke_model = stroke_model
 
     @property
     def model(self) -> LoadedModel:
@@ -151,8 +157,12 @@ class Recognizer:
             return []
         with self._lock:
             model = self._model
-        probs = model.predict_probs(images)
-        threshold = model.card.reject_threshold
+        return self._readings(model.predict_probs(images), model.card.reject_threshold, images, boxes)
+
+    @staticmethod
+    def _readings(
+        probs: np.ndarray, threshold: float, images: np.ndarray, boxes: Sequence[list[float] | None] | None
+    ) -> list[DigitReading]:
         return [
             DigitReading.from_probs(p, threshold, images[i], None if boxes is None else boxes[i])
             for i, p in enumerate(probs)
@@ -171,13 +181,26 @@ class Recognizer:
         plan = grouping.plan(strokes, min_side)
         if not plan.readable:  # every mark a tap or (below min_side) a speck
             raise NothingToReadError("nothing to read: a tap or a speck is not a digit")
-        with self._lock:
-            threshold = self._model.card.reject_threshold
-        readings = self.classify(plan.images(), plan.boxes())
+        readings, threshold = self._read_pen(plan)
         digits = [readings[i] for i in plan.choose([r.confidence for r in readings], threshold)]
         if not digits:  # specks only, each apart
             raise NothingToReadError("nothing to read: a tap or a speck is not a digit")
         return Reading(digits, (time.perf_counter() - t0) * 1000.0)
+
+    def _read_pen(self, plan: grouping.Plan) -> tuple[list[DigitReading], float]:
+        """A plan's readable candidates → their readings and the reject threshold they were read
+        with: the digit model's, or with a stroke model the pair's (`stroke_reader.combine`), each
+        model reading every candidate in one batched call. The grouping decides by the pair too:
+        its stroke model reads a piece of a digit (the L of a two-stroke 4) as "none"."""
+        with self._lock:
+            model, strokes = self._model, self.stroke_model
+        images = plan.images()
+        probs, threshold = model.predict_probs(images), model.card.reject_threshold
+        if strokes is not None:
+            from .stroke_reader import combine
+
+            probs, threshold = combine(probs, strokes.probs(plan.written())), strokes.pair_threshold
+        return self._readings(probs, threshold, images, plan.boxes()), threshold
 
     def read_single(self, ink: np.ndarray) -> Reading:
         """One digit filling an image: gray or BGR, either polarity."""

@@ -15,6 +15,8 @@ one line instead of surfacing as a traceback deep in the loader.
     DIGITKIOSK_KIOSK_ID        the name a new sample store records (default: the host name)
     DIGITKIOSK_LINE_MODEL      line model for fields (a card or .tflite; "off": fields are read
                                by segmentation only; default: the bundled linenet)
+    DIGITKIOSK_STROKE_MODEL    stroke model for pen digits (a card or .tflite; "off": the digit
+                               model reads them alone; default: the bundled strokenet)
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ ENV_STORE = "DIGITKIOSK_STORE"
 ENV_LINE_MODEL = "DIGITKIOSK_LINE_MODEL"
 ENV_SAMPLES = "DIGITKIOSK_SAMPLES"
 ENV_KIOSK_ID = "DIGITKIOSK_KIOSK_ID"
+ENV_STROKE_MODEL = "DIGITKIOSK_STROKE_MODEL"
 #: Every variable the device reads (the tests clear them, so a developer's shell cannot change results).
 ENV_VARS = (
     ENV_MODEL,
@@ -46,8 +49,9 @@ ENV_VARS = (
     ENV_LINE_MODEL,
     ENV_SAMPLES,
     ENV_KIOSK_ID,
+    ENV_STROKE_MODEL,
 )
-LINE_MODEL_OFF = ("off", "none", "0")
+MODEL_OFF = ("off", "none", "0")  # a line or stroke model setting that turns it off
 
 DEFAULT_TRUST_DIR = Path("/etc/digitkiosk/trusted_keys")
 DEFAULT_STORE = Path("/var/lib/digitkiosk/models")
@@ -66,6 +70,8 @@ class Settings:
     store: Path = DEFAULT_STORE
     line_model: Path | None = None  # None: the bundled line model for fields
     fields_by_line_model: bool = True  # False: DIGITKIOSK_LINE_MODEL=off
+    stroke_model: Path | None = None  # None: the bundled stroke model for pen digits
+    pen_by_stroke_model: bool = True  # False: DIGITKIOSK_STROKE_MODEL=off
     samples: Path | None = None  # the corrections' sample store (None: none named)
     kiosk_id: str | None = None  # the name a new sample store records (None: the host name)
 
@@ -93,13 +99,17 @@ class Settings:
         if allow_unsigned is None:
             allow_unsigned = _flag(env.get(ENV_ALLOW_UNSIGNED, ""), ENV_ALLOW_UNSIGNED)
         line = env.get(ENV_LINE_MODEL, "").strip()
-        line_off = line.lower() in LINE_MODEL_OFF
+        line_off = line.lower() in MODEL_OFF
+        pen = env.get(ENV_STROKE_MODEL, "").strip()
+        pen_off = pen.lower() in MODEL_OFF
         samples = samples or env.get(ENV_SAMPLES) or None
         return cls(
             samples=Path(samples) if samples else None,
             kiosk_id=env.get(ENV_KIOSK_ID, "").strip() or None,
             line_model=Path(line) if line and not line_off else None,
             fields_by_line_model=not line_off,
+            stroke_model=Path(pen) if pen and not pen_off else None,
+            pen_by_stroke_model=not pen_off,
             model=Path(model) if model else None,
             backend=(backend or env.get(ENV_BACKEND) or "auto").strip().lower(),
             threads=threads,

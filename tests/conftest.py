@@ -102,6 +102,16 @@ def recognizer(loaded_model):
     return Recognizer(loaded_model)
 
 
+@pytest.fixture(scope="session")
+def pen_recognizer(loaded_model):
+    """The pen path as the kiosk and `digitkiosk strokes` run it: the bundled digit model and
+    the bundled stroke model read together (stroke_reader.py)."""
+    from digitkiosk.device.recognizer import Recognizer
+    from digitkiosk.device.stroke_reader import default_stroke_model_path, load_stroke_model
+
+    return Recognizer(loaded_model, stroke_model=load_stroke_model(default_stroke_model_path()))
+
+
 @pytest.fixture()
 def model_copy(tmp_path: Path, default_model_path: Path) -> Path:
     """A private copy of the bundled model and its card, safe to tamper with."""

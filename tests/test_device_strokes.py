@@ -70,20 +70,26 @@ def test_numbers_split_into_digits(pendigits_train):
     assert ok / 300 >= 0.98
 
 
-def test_read_strokes_on_unseen_writers(recognizer, pendigits_test):
+def test_read_strokes_on_unseen_writers(reader, pendigits_test):
     """A regression guard on a sample; the full measurement is tests/benchmarks/measure_pendigits.py."""
     sample = pendigits_test[::10]
-    correct = sum(recognizer.read_strokes(_strokes(r)).text == str(r["label"]) for r in sample)
+    correct = sum(reader.read_strokes(_strokes(r)).text == str(r["label"]) for r in sample)
     assert correct / len(sample) >= 0.95
 
 
-def test_read_number(recognizer, pendigits_train):
+def test_read_number(reader, pendigits_train):
     by_label = {}
     for r in pendigits_train:
         by_label.setdefault(r["label"], r)
-    reading = recognizer.read_strokes(_side_by_side(by_label[4], by_label[2], 0.3))
+    reading = reader.read_strokes(_side_by_side(by_label[4], by_label[2], 0.3))
     assert reading.text == "42" and len(reading.digits) == 2
     assert reading.digits[0].box[0] < reading.digits[1].box[0]
+
+
+@pytest.fixture(params=["digit model", "pair"])
+def reader(request, recognizer, pen_recognizer):
+    """Each pen test runs on the digit model alone and on the pair the kiosk uses."""
+    return recognizer if request.param == "digit model" else pen_recognizer
 
 
 # -- recognition-driven grouping (device/grouping.py) ---------------------------------------------
@@ -96,11 +102,11 @@ def _two_stroke_fours(rows) -> list[list[np.ndarray]]:
     return [s for s in map(_strokes, _two_stroke_fours_rows(rows)) if len(split_digits(s)) == 2]
 
 
-def test_two_stroke_four_read_as_one_digit(recognizer, pendigits_train):
+def test_two_stroke_four_read_as_one_digit(reader, pendigits_train):
     """The rules read these "?1", "21", "11"; reading decides they are one 4."""
     fours = _two_stroke_fours(pendigits_train)
     assert len(fours) >= 5
-    texts = [recognizer.read_strokes(s).text for s in fours]
+    texts = [reader.read_strokes(s).text for s in fours]
     assert sum(t == "4" for t in texts) >= 0.8 * len(fours), texts
 
 
@@ -111,12 +117,12 @@ def _zero_in_two_strokes(row) -> list[np.ndarray]:
     return [p[top : bottom + 1], np.concatenate([p[bottom:], p[: top + 1]])]
 
 
-def test_zero_in_two_strokes_not_split(recognizer, pendigits_train):
+def test_zero_in_two_strokes_not_split(reader, pendigits_train):
     zeros = [r for r in pendigits_train if r["label"] == 0 and len(r["strokes"]) == 1][:150]
     halves = [_zero_in_two_strokes(r) for r in zeros]
     halves = [h for h in halves if min(len(a) for a in h) >= 3]
     assert np.mean([len(split_digits(h)) == 2 for h in halves]) > 0.5  # the rules split most
-    read = [recognizer.read_strokes(h).text for h in halves]
+    read = [reader.read_strokes(h).text for h in halves]
     assert np.mean([t == "0" for t in read]) >= 0.97
 
 
@@ -128,51 +134,57 @@ def _one_and_two(rows, gap: float) -> list[np.ndarray]:
 
 
 @pytest.mark.parametrize("gap", [0.0, 0.05, 0.2])
-def test_twelve_written_close_is_still_two_digits(recognizer, pendigits_train, gap):
-    reading = recognizer.read_strokes(_one_and_two(pendigits_train, gap))
+def test_twelve_written_close_is_still_two_digits(reader, pendigits_train, gap):
+    reading = reader.read_strokes(_one_and_two(pendigits_train, gap))
     assert reading.text == "12"
 
 
-def test_numbers_read_as_numbers(recognizer, pendigits_train):
+def test_numbers_read_as_numbers(reader, pendigits_train):
     rng = np.random.default_rng(0)
     ok = 0
     for _ in range(150):
         a, b = (pendigits_train[i] for i in rng.integers(len(pendigits_train), size=2))
-        ok += len(recognizer.read_strokes(_side_by_side(a, b, rng.uniform(0.05, 0.4))).digits) == 2
+        ok += len(reader.read_strokes(_side_by_side(a, b, rng.uniform(0.05, 0.4))).digits) == 2
     assert ok / 150 >= 0.97
 
 
-def test_single_digits_read_as_one(recognizer, pendigits_train):
-    counts = [len(recognizer.read_strokes(_strokes(r)).digits) for r in pendigits_train[::6]]
+def test_single_digits_read_as_one(reader, pendigits_train):
+    counts = [len(reader.read_strokes(_strokes(r)).digits) for r in pendigits_train[::6]]
     assert np.mean(np.array(counts) == 1) >= 0.998
 
 
-def test_every_candidate_read_in_one_interpreter_call(recognizer, pendigits_train, monkeypatch):
+def test_every_candidate_read_in_one_interpreter_call(reader, pendigits_train, monkeypatch):
     calls = []
-    predict = recognizer.model.predict_probs
-    monkeypatch.setattr(recognizer.model, "predict_probs", lambda x: calls.append(len(x)) or predict(x))
+    predict = reader.model.predict_probs
+    monkeypatch.setattr(reader.model, "predict_probs", lambda x: calls.append(len(x)) or predict(x))
+    if reader.stroke_model is not None:  # and the stroke model, one call of its own
+        probs = reader.stroke_model.probs
+        monkeypatch.setattr(
+            reader.stroke_model, "probs", lambda g: calls.append(("strokes", len(g))) or probs(g)
+        )
     strokes = _side_by_side(*_two_stroke_fours_rows(pendigits_train)[:2], 0.1)
     plan = grouping.plan(strokes)
     assert len(plan.readable) > len(strokes)  # more candidates than strokes: groupings were tried
-    recognizer.read_strokes(strokes)
-    assert calls == [len(plan.readable)]
+    reader.read_strokes(strokes)
+    n = len(plan.readable)
+    assert calls == ([n] if reader.stroke_model is None else [n, ("strokes", n)])
 
 
-def test_taps_and_specks_are_never_digits(recognizer, pendigits_train):
+def test_taps_and_specks_are_never_digits(reader, pendigits_train):
     digit = _strokes(pendigits_train[0])
     box = bounding_box(digit)
     tap = np.array([[box.x1 + 2 * box.height, box.y0]])
-    reading = recognizer.read_strokes([*digit, tap])
+    reading = reader.read_strokes([*digit, tap])
     assert reading.text == str(pendigits_train[0]["label"])
     with pytest.raises(NothingToReadError):
-        recognizer.read_strokes([tap, tap + 50])
+        reader.read_strokes([tap, tap + 50])
     speck = np.array([[box.x1 + box.height, box.y0], [box.x1 + box.height + 5, box.y0 + 5]])
-    assert len(recognizer.read_strokes([*digit, speck], min_side=box.height / 4).digits) == 1
+    assert len(reader.read_strokes([*digit, speck], min_side=box.height / 4).digits) == 1
     with pytest.raises(NothingToReadError):
-        recognizer.read_strokes([speck], min_side=box.height / 4)
+        reader.read_strokes([speck], min_side=box.height / 4)
 
 
-def test_a_digit_of_strokes_each_too_small_is_read(recognizer, pendigits_train):
+def test_a_digit_of_strokes_each_too_small_is_read(reader, pendigits_train):
     """Each stroke below the kiosk's speck size, the digit they make above it: read, not dropped."""
 
     def side(strokes) -> float:
@@ -186,12 +198,12 @@ def test_a_digit_of_strokes_each_too_small_is_read(recognizer, pendigits_train):
     for r in rows:
         strokes = _strokes(r)
         min_side = 1.1 * max(side([s]) for s in strokes)
-        assert len(recognizer.read_strokes(strokes, min_side=min_side).digits) == 1
+        assert len(reader.read_strokes(strokes, min_side=min_side).digits) == 1
         plan = grouping.plan(strokes, min_side)  # however unsure the model is about it
-        assert len(plan.choose([0.2] * len(plan.readable), recognizer.reject_threshold)) == 1
+        assert len(plan.choose([0.2] * len(plan.readable), reader.reject_threshold)) == 1
 
 
-def test_too_many_candidates_fall_back_to_the_rules(recognizer, pendigits_train):
+def test_too_many_candidates_fall_back_to_the_rules(reader, pendigits_train):
     rng = np.random.default_rng(2)
     rows = [pendigits_train[i] for i in rng.integers(len(pendigits_train), size=30)]
     strokes: list[np.ndarray] = []
@@ -199,7 +211,7 @@ def test_too_many_candidates_fall_back_to_the_rules(recognizer, pendigits_train)
         strokes = _side_by_side_strokes(strokes, _strokes(r), 0.05) if strokes else _strokes(r)
     plan = grouping.plan(strokes)
     assert len(plan.stretches) == 1 and len(plan.readable) <= len(strokes)  # the rules' groups
-    assert len(recognizer.read_strokes(strokes).digits) == len(plan.readable)
+    assert len(reader.read_strokes(strokes).digits) == len(plan.readable)
 
 
 def _side_by_side_strokes(sa, sb, gap: float) -> list[np.ndarray]:

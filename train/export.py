@@ -18,11 +18,18 @@ log = logging.getLogger(__name__)
 
 def convert(model, representative: np.ndarray | None) -> bytes:
     """representative: uint8 images (N, 28, 28) → int8 model; None → float model."""
+    samples = None if representative is None else (representative.astype(np.float32) / 255.0)[..., None]
+    return convert_samples(model, samples)
+
+
+def convert_samples(model, samples: np.ndarray | None) -> bytes:
+    """samples: float32 inputs shaped as the model takes them (N, ...), for calibrating the int8
+    ranges → int8 model; None → float model. Any model of the project (digits, strokes)."""
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if representative is not None:
-        x = (representative.astype(np.float32) / 255.0)[..., None]
+    if samples is not None:
+        x = np.asarray(samples, dtype=np.float32)
 
         def gen():
             for i in range(len(x)):

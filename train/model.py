@@ -57,6 +57,10 @@ def multiply_adds(model: keras.Model) -> int:
             _, h, w, _ = layer.output.shape
             kh, kw, cin, cout = layer.kernel.shape
             total += h * w * kh * kw * cin * cout
+        elif isinstance(layer, layers.Conv1D):  # the stroke model (stroke_fit.py)
+            _, steps, _ = layer.output.shape
+            k, cin, cout = layer.kernel.shape
+            total += steps * k * cin * cout
         elif isinstance(layer, layers.Dense):
             total += layer.kernel.shape[0] * layer.kernel.shape[1]
     return int(total)

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from digitkiosk.device.errors import InputError
 from digitkiosk.device.strokes import parse_strokes, strokes_to_mnist
 
 from .errors import DataError
@@ -27,7 +28,7 @@ def load_jsonl(path: str | Path) -> list[dict]:
             try:
                 row = json.loads(line)
                 row["strokes"], row["label"] = parse_strokes(row["strokes"]), int(row["label"])
-            except (ValueError, KeyError, TypeError) as e:
+            except (ValueError, KeyError, TypeError, InputError) as e:
                 raise DataError(f"{path}:{n}: malformed pen record ({e})") from None
             rows.append(row)
     return rows

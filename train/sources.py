@@ -125,8 +125,7 @@ def pen_source(
 
     x, y, _ = render(rows)
     writers = [pen_writer(r) for r in rows]
-    few = len(set(writers)) < FEW_WRITERS
-    is_val = np.array([hold_out and is_validation_writer(r, few_writers=few) for r in rows])
+    is_val = validation_rows(rows) if hold_out else np.zeros(len(rows), bool)
     val_writers = {w for w, v in zip(writers, is_val, strict=True) if v}
     src = SourceData(
         name=name,
@@ -150,6 +149,13 @@ def pen_source(
         src.name, len(src.y_train), src.train_units, len(src.y_val), src.val_units,
     )  # fmt: skip
     return src
+
+
+def validation_rows(rows: list[dict]) -> np.ndarray:
+    """Which pen records are held out: their writer is a validation writer (`splits.py`), one in
+    ten for a source of few writers, one in five otherwise. Every pen trainer splits this way."""
+    few = len({pen_writer(r) for r in rows}) < FEW_WRITERS
+    return np.array([is_validation_writer(r, few_writers=few) for r in rows], dtype=bool)
 
 
 def _varied_copies(

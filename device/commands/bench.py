@@ -23,6 +23,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--repeats must be at least 1")
     config = settings(args)
     model = str(config.model) if config.model else None
-    result = run_bench(model, config.backend, args.repeats, threads=config.threads, policy=config.policy())
+    pen = None if config.stroke_model is None else str(config.stroke_model)
+    result = run_bench(
+        model,
+        config.backend,
+        args.repeats,
+        threads=config.threads,
+        policy=config.policy(),
+        stroke_model=pen if config.pen_by_stroke_model else "off",
+    )
     print(json.dumps(result, indent=1))
     return 0

@@ -51,10 +51,11 @@ def settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def open_recognizer(settings: Settings, fields: bool = False):
+def open_recognizer(settings: Settings, fields: bool = False, pen: bool = False):
     """Load the model through the verified path, under the settings' trust policy, and wrap it
-    in a Recognizer; with `fields`, the line model for fields too (the same policy; if it is
-    missing or refused, one warning and fields are read by segmentation)."""
+    in a Recognizer; with `fields`, the line model for fields too, with `pen` the stroke model for
+    pen digits (the same policy; if one is missing or refused, one warning, and fields are read by
+    segmentation, pen digits by the digit model alone)."""
     from ..loader import load_model
     from ..recognizer import Recognizer
 
@@ -66,5 +67,11 @@ def open_recognizer(settings: Settings, fields: bool = False):
 
         recognizer.line_model = open_line_model(
             settings.line_model, policy, backend=settings.backend, num_threads=settings.threads
+        )
+    if pen and settings.pen_by_stroke_model:
+        from ..stroke_reader import open_stroke_model
+
+        recognizer.stroke_model = open_stroke_model(
+            settings.stroke_model, policy, backend=settings.backend, num_threads=settings.threads
         )
     return recognizer

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         raise DigitkioskError("Tkinter is not installed (e.g. apt install python3-tk)") from None
     # Load (and verify) the model before opening a window: a refused model is one clear line.
     config = settings(args)
-    recognizer = open_recognizer(config)
+    recognizer = open_recognizer(config, pen=True)
     if args.events is not None:
         try:
             args.events.parent.mkdir(parents=True, exist_ok=True)

@@ -143,9 +143,9 @@ def line_figures(grays: list[np.ndarray], truths: list[str], segmented: list[dic
         load_line_model,
         prepare_line,
     )
-    from digitkiosk.device.settings import LINE_MODEL_OFF
+    from digitkiosk.device.settings import MODEL_OFF
 
-    if path is not None and path.strip().lower() in LINE_MODEL_OFF:
+    if path is not None and path.strip().lower() in MODEL_OFF:
         return {"line_model": "off"}
     where = path or default_line_model_path()
     model = load_line_model(where)
