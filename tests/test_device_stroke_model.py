@@ -150,3 +150,36 @@ def test_strokes_command_reads_with_and_without_the_stroke_model(
     labels = [str(r["label"]) for r in rows]
     for got in answers.values():
         assert sum(a == b for a, b in zip(got, labels, strict=True)) >= 18
+
+
+TFLITE_PY = Path(__file__).resolve().parent.parent / ".venv-tflite" / "bin" / "python"
+TFLITE_SCRIPT = r"""
+import json, sys
+from digitkiosk.device.stroke_reader import default_stroke_model_path, load_stroke_model
+from digitkiosk.device.strokes import parse_strokes
+model = load_stroke_model(default_stroke_model_path(), backend="tflite-runtime")  # self-test too
+rows = [json.loads(line) for line in open(sys.argv[1])]
+print(json.dumps(model.probs([parse_strokes(r["strokes"]) for r in rows]).argmax(1).tolist()))
+"""
+
+
+def test_stroke_model_runs_in_tflite_runtime(stroke_model, pendigits_test, tmp_path):
+    """The 32-bit boards' interpreter (tflite-runtime 2.14, numpy < 2, its own venv) loads the
+    bundled stroke model through the verified path and reads as LiteRT does."""
+    import os
+    import subprocess
+
+    if not TFLITE_PY.exists():
+        if os.environ.get("DIGITKIOSK_REQUIRE_TFLITE_RUNTIME"):
+            pytest.fail(".venv-tflite missing: the test setup (.ci/setup.sh dev) builds it")
+        pytest.skip(".venv-tflite not built (run `make test`)")
+    rows = pendigits_test[::35]
+    feed = tmp_path / "rows.jsonl"
+    feed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = subprocess.run(
+        [str(TFLITE_PY), "-c", TFLITE_SCRIPT, str(feed)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    theirs = json.loads(out.stdout.strip().splitlines()[-1])
+    ours = stroke_model.probs([parse_strokes(r["strokes"]) for r in rows]).argmax(1).tolist()
+    assert theirs == ours

@@ -52,8 +52,12 @@ def multiply_adds(model: keras.Model) -> int:
     from keras import layers
 
     total = 0
+    import keras
+
     for layer in model.layers:
-        if isinstance(layer, layers.Conv2D):
+        if isinstance(layer, keras.Model):  # a member of an averaged model (line_ensemble.py)
+            total += multiply_adds(layer)
+        elif isinstance(layer, layers.Conv2D):
             _, h, w, _ = layer.output.shape
             kh, kw, cin, cout = layer.kernel.shape
             total += h * w * kh * kw * cin * cout

@@ -147,8 +147,11 @@ def line_figures(grays: list[np.ndarray], truths: list[str], segmented: list[dic
 
     if path is not None and path.strip().lower() in MODEL_OFF:
         return {"line_model": "off"}
+    from digitkiosk.device.settings import Settings
+
     where = path or default_line_model_path()
-    model = load_line_model(where)
+    # A script is a command's edge: DIGITKIOSK_ALLOW_UNSIGNED=1 measures an unsigned candidate.
+    model = load_line_model(where, policy=Settings.resolve().policy())
     texts, ms = [], []
     for g in grays:
         t = time.perf_counter()
@@ -271,7 +274,7 @@ def main() -> None:
     if args.clean_pictures and isinstance(lines.get("line_model"), dict):
         from digitkiosk.device.line_reader import default_line_model_path, load_line_model
 
-        line_model = load_line_model(args.line_model or default_line_model_path())
+        line_model = load_line_model(args.line_model or default_line_model_path(), policy=settings.policy())
         report["clean_digit_pictures"] = clean_pictures(recognizer, line_model, args.clean_pictures)
     if args.show_errors:
         report["wrong"] = [

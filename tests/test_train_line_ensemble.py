@@ -1,0 +1,38 @@
+"""Averaging line models (`train/line_ensemble.py`): the averaged net answers the mean of its
+members' logits (the normalised geometric mean of their softmax outputs), and bad input is one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from digitkiosk.train import line_ensemble
+from digitkiosk.train.line_fit import build_line_model
+
+
+def test_average_is_the_mean_of_the_members_logits(tmp_path: Path):
+    import keras
+
+    paths = []
+    for seed in (1, 2):
+        keras.utils.set_random_seed(seed)
+        model = build_line_model((4, 4, 8, 8, 8), 0.0)
+        paths.append(str(tmp_path / f"m{seed}.keras"))
+        model.save(paths[-1])
+    x = (
+        np.random.default_rng(0)
+        .random((3, *build_line_model((4, 4, 8, 8, 8)).input.shape[1:]))
+        .astype("float32")
+    )
+    members = [keras.models.load_model(p, compile=False) for p in paths]
+    want = np.mean([m(x, training=False).numpy() for m in members], axis=0)
+    got = line_ensemble.average(paths)(x, training=False).numpy()
+    assert got.shape == want.shape and np.allclose(got, want, atol=1e-5)
+    assert not np.allclose(members[0](x).numpy(), members[1](x).numpy())  # two different nets
+
+
+def test_one_member_or_a_missing_file_is_one_line(tmp_path: Path, capsys):
+    assert line_ensemble.main([str(tmp_path / "nope.keras"), "--out", str(tmp_path)]) == 2
+    assert line_ensemble.main([str(tmp_path / "a.keras"), str(tmp_path / "b.keras")]) == 2
+    err = capsys.readouterr().err
+    assert "need two or more line models" in err and "Traceback" not in err
