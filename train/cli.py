@@ -120,7 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         "by the camera's segmentation, e.g. 12000 (default: 0)",
     )
     f.add_argument("--epochs", type=positive, default=40)
-    f.add_argument("--batch-size", type=positive, default=128)
+    f.add_argument(
+        "--batch-size",
+        type=positive,
+        default=128,
+        help="the global batch, split over the replicas (default: 128)",
+    )
     f.add_argument("--learning-rate", type=float, default=3e-3)
     f.add_argument("--limit", type=positive, help="use only the first N training images (quick runs)")
     f.add_argument("--seed", type=int, default=1)
@@ -276,7 +281,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
         label_smoothing=args.label_smoothing,
         augment=AugmentConfig(elastic_px=args.elastic),
         patience=args.patience,
-        verbose=2 if args.quiet else "auto",
     )
     command = "digitkiosk-train " + shlex.join(args._argv[1:] if args._argv[:1] == ["fit"] else args._argv)
     result = fit(cfg, args.data, Path(args.out), version=args.model_version, command=command, cluster=cluster)
@@ -297,7 +301,6 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         limit=args.limit,
-        verbose=2 if args.quiet else "auto",
         version=args.model_version,
         command=command,
         cluster=cluster,

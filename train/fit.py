@@ -46,7 +46,6 @@ class TrainConfig:
     head: str = "flatten"
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     label_smoothing: float = 0.0
-    verbose: int | str = "auto"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     initial: str | None = None  # fine-tuning: the .keras model to continue from (else a new net)
 

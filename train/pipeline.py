@@ -126,7 +126,6 @@ def finetune(
     epochs: int = 3,
     learning_rate: float = 3e-4,
     limit: int | None = None,
-    verbose: int | str = "auto",
     version: str | None = None,
     command: str = "",
     cluster: Cluster | None = None,
@@ -154,7 +153,6 @@ def finetune(
     cfg.init_weights = None  # the base run's own starting point is not this run's
     cfg.epochs = cfg.patience = epochs
     cfg.learning_rate = learning_rate
-    cfg.verbose = verbose
     if limit is not None:
         cfg.limit = limit
     return fit(cfg, data_dir, out, version=version, command=command, cluster=cluster)
