@@ -70,24 +70,20 @@ def run_cluster(args: list[str], base: Path, workers: int, timeout_s: float) -> 
             (subprocess.Popen([str(TRAIN), *args], cwd=cwd, env=env, stdout=out, stderr=log), log, out)
         )
     deadline = time.monotonic() + timeout_s
-    failed: str | None = None
+    timed_out, stopped = False, set()
     try:
         while any(p.poll() is None for p, _, _ in procs):
-            bad = [(i, p.returncode) for i, (p, _, _) in enumerate(procs) if p.returncode not in (None, 0)]
-            if bad:
-                i, rc = bad[0]
-                failed = f"worker {i} exited with {rc}: " + _last_words(
-                    (base / f"worker-{i}.log").read_text()
-                )
-                break
+            if any(p.returncode not in (None, 0) for p, _, _ in procs):
+                break  # one failed: the others would wait for it until their collectives time out
             if time.monotonic() > deadline:
-                failed = f"the cluster did not finish within {timeout_s:.0f} s"
+                timed_out = True
                 break
             time.sleep(0.5)
     finally:
-        for p, log, out in procs:
+        for i, (p, log, out) in enumerate(procs):
             if p.poll() is None:
                 p.kill()
+                stopped.add(i)
             p.wait()
             log.close()
             out.close()
@@ -101,10 +97,12 @@ def run_cluster(args: list[str], base: Path, workers: int, timeout_s: float) -> 
         )
         for i, (p, _, _) in enumerate(procs)
     ]
-    if failed is None:
-        bad = [r for r in runs if r.returncode != 0]
-        if bad:
-            failed = f"worker {bad[0].index} exited with {bad[0].returncode}: {_last_words(bad[0].log)}"
-    if failed:
-        raise ClusterFailed(failed)
+    # Every worker that failed, in one line: the first to fail is not always the one that knows
+    # why (a worker that dies makes the others' collectives fail too).
+    why = [f"worker {r.index} exited with {r.returncode}: {_last_words(r.log)}"
+           for r in runs if r.returncode and r.index not in stopped]  # fmt: skip
+    if timed_out:
+        why.insert(0, f"the cluster did not finish within {timeout_s:.0f} s")
+    if why:
+        raise ClusterFailed("; ".join(why))
     return runs

@@ -93,10 +93,20 @@ def _global_batches(x: np.ndarray, y: np.ndarray, cfg: TrainConfig, replicas: in
             .filter(lambda b, s: tf.shape(b[0])[0] >= replicas)
             .map(parts, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .flat_map(one_per_replica)
+            # Endless, epoch after epoch (reshuffled, the seeds from the start), and the loop takes
+            # `steps_per_epoch` steps: a dataset that ends makes every worker agree at every step,
+            # in Python, whether one has run out (an eager all-reduce and a thread pool per step).
+            .repeat()
             .prefetch(tf.data.AUTOTUNE)
         )
 
     return pipeline
+
+
+def steps_per_epoch(images: int, batch_size: int, replicas: int) -> int:
+    """The global batches of an epoch, less a last one too short to share (see the pipeline)."""
+    steps = math.ceil(images / batch_size)
+    return steps - 1 if 0 < images - (steps - 1) * batch_size < replicas else steps
 
 
 def save_atomically(model, path: Path) -> None:
@@ -131,7 +141,7 @@ def run_loop(
     strategy, replicas = placement.strategy, placement.replicas
     if cfg.batch_size % replicas:
         raise DataError(f"--batch-size {cfg.batch_size} does not split evenly over {replicas} replicas")
-    steps = math.ceil(len(x_tr) / cfg.batch_size)
+    steps = steps_per_epoch(len(x_tr), cfg.batch_size, replicas)
     with strategy.scope():
         model = build(replicas > 1)  # batch norm synchronised across replicas
         if start is not None:
@@ -150,7 +160,9 @@ def run_loop(
     # Per digit, summed and divided by the global batch: the replicas' sums add up to the mean
     # over the whole batch, which is what the optimizer's all-reduce (a sum) then applies.
     loss_fn = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing, reduction=None)
-    data = strategy.distribute_datasets_from_function(_global_batches(x_tr, y_tr, cfg, replicas, classes))
+    batches = iter(
+        strategy.distribute_datasets_from_function(_global_batches(x_tr, y_tr, cfg, replicas, classes))
+    )
 
     def step(x, y, n):
         with tf.GradientTape() as tape:
@@ -162,8 +174,8 @@ def run_loop(
         return loss, right, tf.cast(tf.shape(x)[0], tf.float32)
 
     @tf.function
-    def train_step(batch):
-        loss, right, count = strategy.run(step, args=batch)
+    def train_step(iterator):
+        loss, right, count = strategy.run(step, args=next(iterator))
         total = tf.distribute.ReduceOp.SUM
         return (strategy.reduce(total, loss, axis=None), strategy.reduce(total, right, axis=None),
                 strategy.reduce(total, count, axis=None))  # fmt: skip
@@ -188,8 +200,8 @@ def run_loop(
     t0 = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         t_epoch, loss_sum, right, seen = time.perf_counter(), 0.0, 0.0, 0.0
-        for batch in data:
-            loss, r, n = train_step(batch)
+        for _ in range(steps):
+            loss, r, n = train_step(batches)
             loss_sum, right, seen = loss_sum + float(loss) * float(n), right + float(r), seen + float(n)
         val_loss, val_acc = validate()
         for key, value in (("loss", loss_sum / seen), ("accuracy", right / seen),

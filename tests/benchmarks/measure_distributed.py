@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -54,10 +55,11 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--timeout", type=float, default=1800)
     args = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="dk-dist-") as tmp:
-        for n in (int(w) for w in args.workers.split(",")):
-            for r in range(args.repeat):
-                print(json.dumps(measure(n, args, Path(tmp) / f"w{n}-r{r}")), flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="dk-dist-"))
+    for n in (int(w) for w in args.workers.split(",")):
+        for r in range(args.repeat):
+            print(json.dumps(measure(n, args, tmp / f"w{n}-r{r}")), flush=True)
+    shutil.rmtree(tmp)  # kept when a run fails: each worker's log is there
     return 0
 
 
