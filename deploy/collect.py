@@ -1,7 +1,10 @@
 """`digitkiosk-deploy collect`: pull the kiosks' new samples over the same SSH path as `push`.
 
-Per host, with the host's `digitkiosk samples` (inventory: `digitkiosk_samples_cmd`, else
-`digitkiosk_cmd`; `digitkiosk_samples` names the store folder, else the kiosk's default):
+Per host, with the host's `digitkiosk samples` (`samples_command`: the inventory's
+`digitkiosk_samples_cmd`; else, on a kiosk provisioned with the deploy account's model wrapper,
+its samples wrapper `sudo -n -u kiosk .../digitkiosk-samples` (deploy/provision/corrections.sh);
+else `digitkiosk_cmd`. `digitkiosk_samples` names the store folder, else the kiosk's default; the
+wrapper fixes the folder and refuses it):
 
 1. `samples count --json`: the store's last id. Below the mark kept for this host means the
    store was made anew (ids restart): the mark goes back to 0, and de-duplication keeps what was
@@ -27,7 +30,7 @@ import logging
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from digitkiosk.device.fileutil import atomic_write_text
@@ -124,8 +127,26 @@ def _safe_name(host: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in host) or "_"
 
 
+# What provisioning installs (deploy/provision/install.sh, corrections.sh).
+MODEL_WRAPPER, SAMPLES_WRAPPER, KIOSK_USER = "digitkiosk-model", "digitkiosk-samples", "kiosk"
+
+
+def samples_command(host: Host) -> list[str]:
+    """The command that runs `samples ...` on the host. A kiosk whose `digitkiosk_cmd` is the
+    deploy account's model wrapper is a provisioned one: its samples are the kiosk user's, reached
+    through the samples wrapper beside the model wrapper (the model wrapper, root's, refuses
+    `samples`), so the inventory needs no second setting."""
+    own = host.vars.get("digitkiosk_samples_cmd")
+    if own:
+        return shlex.split(str(own))
+    base = shlex.split(host.command)
+    if base[:1] == ["sudo"] and PurePosixPath(base[-1]).name == MODEL_WRAPPER:
+        return ["sudo", "-n", "-u", KIOSK_USER, str(PurePosixPath(base[-1]).with_name(SAMPLES_WRAPPER))]
+    return base
+
+
 def _argv(host: Host, *args: str) -> list[str]:
-    base = shlex.split(str(host.vars.get("digitkiosk_samples_cmd") or host.command))
+    base = samples_command(host)
     where = ["--samples", str(host.vars["digitkiosk_samples"])] if host.vars.get("digitkiosk_samples") else []
     return [*base, "samples", *args, *where]
 

@@ -18,6 +18,10 @@ Besides the ansible_* connection variables, hosts may set:
                          wrapper: it fixes both)
   digitkiosk_staging     where uploads land before install (default .cache/digitkiosk/staging,
                          relative to the login directory)
+  digitkiosk_samples_cmd what `collect` runs `samples ...` with (default digitkiosk_cmd; with the
+                         model wrapper, `sudo -n -u kiosk /usr/local/sbin/digitkiosk-samples`,
+                         installed by `install.sh --corrections`); digitkiosk_samples: --samples
+                         (not with the wrapper: it fixes the folder)
 """
 
 from __future__ import annotations

@@ -46,6 +46,8 @@ class TrainingInfo:
     calibration: dict | None = None
     # {source: (x_val, y_val, card entry)}: the held-out writers / images of each source
     validation_parts: dict | None = None
+    # how it was trained: {"strategy", "workers", "replicas"} (distribute.Placement.card_entry)
+    distribution: dict | None = None
 
 
 def card_head(name: str, version: str, model_file: str, model_bytes: bytes) -> dict:
@@ -132,6 +134,7 @@ def finish(
             "wall_time_s": round(info.wall_time_s, 1),
             "epochs_run": info.epochs_run,
             "best_epoch": info.best_epoch,
+            "distribution": info.distribution,
             "history": info.history,
             "host": {"python": platform.python_version(), "machine": platform.machine(), "cpus": _cpus()},
         },

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from digitkiosk.device.cli_main import add_common_arguments, run_main
 
+from .cli_types import non_negative, pixels, positive, smoothing, source, widths
 from .errors import MissingExtraError
 
 log = logging.getLogger(__name__)
@@ -28,66 +29,7 @@ log = logging.getLogger(__name__)
 PROG = "digitkiosk-train"
 COMMANDS = ("fit", "export", "evaluate", "finetune", "gate")
 DEFAULT_PENDIGITS_HINT = "../shared/data/pendigits/train.jsonl"
-
-
-def _integer(v: str, minimum: int) -> int:
-    try:
-        n = int(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {v!r}") from None
-    if n < minimum:
-        raise argparse.ArgumentTypeError(f"must be at least {minimum}: {v}")
-    return n
-
-
-def _positive(v: str) -> int:
-    return _integer(v, 1)
-
-
-def _non_negative(v: str) -> int:
-    return _integer(v, 0)
-
-
-def _widths(v: str) -> tuple[int, ...]:
-    from .model import STRIDES
-
-    parts = [_positive(p) for p in v.split(",")]
-    if len(parts) != len(STRIDES):
-        raise argparse.ArgumentTypeError(f"needs {len(STRIDES)} comma-separated widths: {v!r}")
-    return tuple(parts)
-
-
-def _number(v: str) -> float:
-    try:
-        return float(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {v!r}") from None
-
-
-def _source(v: str) -> str:
-    """FILE or FILE:REPEAT (REPEAT ≥ 1): checked here so a typo fails before TensorFlow loads."""
-    from .errors import DataError
-    from .sources import parse_source
-
-    try:
-        parse_source(v, 1)
-    except DataError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return v
-
-
-def _smoothing(v: str) -> float:  # also a fraction of extra images (--not-a-digit)
-    x = _number(v)
-    if not 0.0 <= x < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1): {v}")
-    return x
-
-
-def _pixels(v: str) -> float:
-    x = _number(v)
-    if not 0.0 <= x <= 8.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 8] pixels: {v}")
-    return x
+QUIET_HELP = "kept for older scripts: training logs one line per epoch either way"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,14 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--pendigits", help=f"real pen digits to train on too (e.g. {DEFAULT_PENDIGITS_HINT})")
     f.add_argument(
         "--pen-repeat",
-        type=_positive,
+        type=positive,
         default=2,
         help="how often each pen digit is shown per epoch (default: 2)",
     )
     f.add_argument(
         "--pen",
         action="append",
-        type=_source,
+        type=source,
         default=[],
         metavar="FILE[:REPEAT]",
         help="another real pen-digit file (JSON lines, e.g. ../shared/data/unipen/train.jsonl or "
@@ -123,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--scans",
         action="append",
-        type=_source,
+        type=source,
         default=[],
         metavar="DIR[:REPEAT]",
         help="scans with a box per digit (COCO train.json + train/, e.g. ../shared/data/orand_car_a): "
@@ -132,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--strokes",
         action="append",
-        type=_source,
+        type=source,
         default=[],
         metavar="FILE|DIR[:REPEAT]",
         help="samples collected from kiosks (`digitkiosk samples export`, a `digitkiosk-deploy collect` "
@@ -147,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument(
         "--not-a-digit",
-        type=_smoothing,
+        type=smoothing,
         default=0.0,
         metavar="FRACTION",
         help="add an eleventh class, none (not a digit), trained on this fraction of extra images: "
@@ -172,19 +114,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument(
         "--camera-digits",
-        type=_non_negative,
+        type=non_negative,
         default=0,
         help="also train on this many training digits photographed on synthetic pages and found "
         "by the camera's segmentation, e.g. 12000 (default: 0)",
     )
-    f.add_argument("--epochs", type=_positive, default=40)
-    f.add_argument("--batch-size", type=_positive, default=128)
+    f.add_argument("--epochs", type=positive, default=40)
+    f.add_argument(
+        "--batch-size",
+        type=positive,
+        default=128,
+        help="the global batch, split over the replicas (default: 128)",
+    )
     f.add_argument("--learning-rate", type=float, default=3e-3)
-    f.add_argument("--limit", type=_positive, help="use only the first N training images (quick runs)")
+    f.add_argument("--limit", type=positive, help="use only the first N training images (quick runs)")
     f.add_argument("--seed", type=int, default=1)
     f.add_argument(
         "--patience",
-        type=_positive,
+        type=positive,
         default=12,
         help="stop after this many epochs without a better validation accuracy (default: 12)",
     )
@@ -196,19 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument(
         "--widths",
-        type=_widths,
+        type=widths,
         default=None,
         help="channels of the five convolutions, e.g. 16,32,32,64,64 (the default)",
     )
     f.add_argument(
         "--label-smoothing",
-        type=_smoothing,
+        type=smoothing,
         default=0.0,
         help="spread this much of each target over all classes, e.g. 0.1 (default: 0)",
     )
     f.add_argument(
         "--elastic",
-        type=_pixels,
+        type=pixels,
         default=0.0,
         help="also bend each training digit by a smooth random elastic distortion of up to this "
         "many pixels, e.g. 3 (default: 0, none)",
@@ -216,7 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--name", default="digitnet", help="model name (file names and card)")
     _add_model_version(f)
     f.add_argument("--out", default="runs/latest", help="output directory (default: runs/latest)")
-    f.add_argument("--quiet", action="store_true", help="one line per epoch instead of the progress bar")
+    f.add_argument(
+        "--quiet",
+        action="store_true",
+        help="(kept for older scripts) training logs one line per epoch either way",
+    )
     e = sub.add_parser("export", help="re-export a trained .keras model to TFLite and evaluate it")
     e.add_argument("keras_model")
     e.add_argument("--data", help="as for fit (representative and test images)")
@@ -238,23 +189,27 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--strokes",
         action="append",
-        type=_source,
+        type=source,
         required=True,
         metavar="FILE|DIR[:REPEAT]",
         help="collected samples to add (as for fit); repeatable",
     )
     t.add_argument("--data", help="as for fit")
-    t.add_argument("--epochs", type=_positive, default=3, help="epochs to continue for (default: 3)")
+    t.add_argument("--epochs", type=positive, default=3, help="epochs to continue for (default: 3)")
     t.add_argument(
         "--learning-rate",
         type=float,
         default=3e-4,
         help="peak learning rate (default: 3e-4)",
     )
-    t.add_argument("--limit", type=_positive, help="use only the first N MNIST training images (quick runs)")
+    t.add_argument("--limit", type=positive, help="use only the first N MNIST training images (quick runs)")
     _add_model_version(t)
     t.add_argument("--out", default="runs/finetuned", help="output directory (default: runs/finetuned)")
-    t.add_argument("--quiet", action="store_true", help="one line per epoch instead of the progress bar")
+    t.add_argument(
+        "--quiet",
+        action="store_true",
+        help="(kept for older scripts) training logs one line per epoch either way",
+    )
     g = sub.add_parser(
         "gate",
         help="compare a new model with the current one (MNIST test, held-out pen writers, held-out "
@@ -263,9 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("new", metavar="NEW", help="the new model's .tflite or .json card (not yet signed)")
     g.add_argument("base", metavar="BASE", help="the model it would replace")
     g.add_argument("--data", help="MNIST (as for fit): its test set")
-    g.add_argument("--pen", action="append", type=_source, default=[], metavar="FILE",
+    g.add_argument("--pen", action="append", type=source, default=[], metavar="FILE",
                    help="shared pen data: compared on its held-out writers; repeatable")  # fmt: skip
-    g.add_argument("--strokes", action="append", type=_source, default=[], metavar="FILE|DIR",
+    g.add_argument("--strokes", action="append", type=source, default=[], metavar="FILE|DIR",
                    help="collected samples: compared on their held-out kiosk-days; repeatable")  # fmt: skip
     g.add_argument("--margin", type=float, default=0.5, metavar="POINTS",
                    help="largest drop allowed on any figure, in accuracy points (default 0.5)")  # fmt: skip
@@ -284,7 +239,16 @@ def _add_model_version(p: argparse.ArgumentParser) -> None:
     p.add_argument("--version", dest="model_version", help=argparse.SUPPRESS)
 
 
+def _cluster():
+    """TF_CONFIG (read here, at the edge, and checked before TensorFlow loads): the machines to
+    train across; None trains on this one (README "Training across machines")."""
+    from .distribute import cluster_from_environment
+
+    return cluster_from_environment(os.environ)
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
+    cluster = _cluster()
     if args.strokes:
         from .collected import check
 
@@ -317,16 +281,17 @@ def cmd_fit(args: argparse.Namespace) -> int:
         label_smoothing=args.label_smoothing,
         augment=AugmentConfig(elastic_px=args.elastic),
         patience=args.patience,
-        verbose=2 if args.quiet else "auto",
     )
     command = "digitkiosk-train " + shlex.join(args._argv[1:] if args._argv[:1] == ["fit"] else args._argv)
-    print(json.dumps(fit(cfg, args.data, Path(args.out), version=args.model_version, command=command)))
+    result = fit(cfg, args.data, Path(args.out), version=args.model_version, command=command, cluster=cluster)
+    print(json.dumps(result))
     return 0
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     from .pipeline import finetune
 
+    cluster = _cluster()
     command = "digitkiosk-train " + shlex.join(args._argv)
     result = finetune(
         Path(args.base_run),
@@ -336,9 +301,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         limit=args.limit,
-        verbose=2 if args.quiet else "auto",
         version=args.model_version,
         command=command,
+        cluster=cluster,
     )
     print(json.dumps(result))
     return 0

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+from digitkiosk.device.fileutil import atomic_write_text
 
 from .augment import AugmentConfig
 from .data import Mnist
 from .model import DEFAULT_WIDTHS
+
+if TYPE_CHECKING:
+    from .distribute import Placement
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +46,6 @@ class TrainConfig:
     head: str = "flatten"
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     label_smoothing: float = 0.0
-    verbose: int | str = "auto"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     initial: str | None = None  # fine-tuning: the .keras model to continue from (else a new net)
 
@@ -66,6 +69,7 @@ class TrainResult:
     x_repr: np.ndarray  # representative images for int8 calibration (training set, unaugmented)
     calibration: dict | None = None  # the softmax temperature folded in (calibrate.py)
     validation_parts: Parts | None = None  # x_val, y_val by source (split_with_parts)
+    distribution: dict | None = None  # strategy, workers, replicas (distribute.Placement)
 
 
 def load_sources(cfg: TrainConfig) -> list:
@@ -166,95 +170,82 @@ def _start_from(model, path: str) -> None:
     log.info("starting from the weights of %s", path)
 
 
-def train(data: Mnist, cfg: TrainConfig, out: Path) -> TrainResult:
+def train(data: Mnist, cfg: TrainConfig, out: Path, placement: Placement | None = None) -> TrainResult | None:
+    """Train under `placement` (default: the strategy `distribute.place` picks for no cluster)
+    → the result, written into `out`; None on a worker that is not the chief, which writes
+    nothing (the chief's run folder is the run's only output)."""
     import keras
     import tensorflow as tf
 
-    from .augment import augment_batch
+    from .distribute import place
+    from .loop import run_loop
     from .model import build_model, multiply_adds
 
+    placement = placement or place(None)
     keras.utils.set_random_seed(cfg.seed)
     # Same seed → same model: without this, multi-threaded kernels sum in a varying order and two
     # runs drift apart. On this CPU it costs little.
     tf.config.experimental.enable_op_determinism()
     x_tr, y_tr, x_val, y_val, parts = split_with_parts(data, cfg)
-    log.info("training on %d images, validating on %d", len(x_tr), len(x_val))
-
-    def to_float(x: np.ndarray) -> np.ndarray:
-        return (x.astype(np.float32) / 255.0)[..., None]
-
+    log.info(
+        "training on %d images, validating on %d (%s, %d worker(s), %d replica(s)%s)",
+        len(x_tr), len(x_val), placement.name, placement.workers, placement.replicas,
+        "" if placement.is_chief else f"; {placement.task_type} {placement.task_index} writes nothing",
+    )  # fmt: skip
     classes = 11 if cfg.not_a_digit else 10
-    steps = int(np.ceil(len(x_tr) / cfg.batch_size))
-    train_ds = (
-        tf.data.Dataset.from_tensor_slices((to_float(x_tr), keras.utils.to_categorical(y_tr, classes)))
-        .shuffle(len(x_tr), seed=cfg.seed, reshuffle_each_iteration=True)
-        .batch(cfg.batch_size)
-    )
-    seeds = tf.data.Dataset.random(seed=cfg.seed).batch(2)
-    train_ds = (
-        tf.data.Dataset.zip((train_ds, seeds))
-        .map(lambda xy, s: (augment_batch(xy[0], s, cfg.augment), xy[1]), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    val_ds = tf.data.Dataset.from_tensor_slices(
-        (to_float(x_val), keras.utils.to_categorical(y_val, classes))
-    ).batch(512)
 
-    model = build_model(tuple(cfg.widths), dropout=cfg.dropout, head=cfg.head, classes=classes)
+    def build(synchronized: bool = False):
+        return build_model(
+            tuple(cfg.widths), dropout=cfg.dropout, head=cfg.head, classes=classes, synchronized=synchronized
+        )
+
     # `finetune` continues the base run's best model (calibration folded in), `--init-weights`
     # any earlier run's: both by copying its weights into the net the recipe builds.
-    if cfg.initial or cfg.init_weights:
-        _start_from(model, cfg.initial or cfg.init_weights)
-    log.info("model: %d parameters, %.2fM multiply-adds", model.count_params(), multiply_adds(model) / 1e6)
-    # Warm up for one epoch, but never more than a tenth of the run (a 1-epoch smoke run must learn).
-    warmup = max(1, min(steps, steps * cfg.epochs // 10))
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=cfg.learning_rate / 10,
-        decay_steps=max(1, steps * cfg.epochs - warmup),
-        warmup_target=cfg.learning_rate,
-        warmup_steps=warmup,
-        alpha=0.01,
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
-        metrics=["accuracy"],
-    )
-    out.mkdir(parents=True, exist_ok=True)
+    start = cfg.initial or cfg.init_weights
     best_path = out / f"{cfg.name}.keras"
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", save_best_only=True),
-        keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True
-        ),
-    ]
-    t0 = time.perf_counter()
-    hist = model.fit(
-        train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks, verbose=cfg.verbose
+    if placement.is_chief:
+        out.mkdir(parents=True, exist_ok=True)
+    loop = run_loop(
+        placement,
+        build,
+        x_tr,
+        y_tr,
+        x_val,
+        y_val,
+        cfg,
+        classes,
+        best_path if placement.is_chief else None,
+        (lambda model: _start_from(model, start)) if start else None,
     )
-    wall = time.perf_counter() - t0
+    if not placement.is_chief:
+        return None
+    model = build()  # outside the strategy's scope: calibration's predict stays on this machine
+    model.set_weights(loop.weights)
+    log.info("model: %d parameters, %.2fM multiply-adds", model.count_params(), multiply_adds(model) / 1e6)
     calibration = None
     if cfg.calibrate:
         from .calibrate import calibrate
 
-        # EarlyStopping restored the best epoch's weights; fold the temperature into them.
-        calibration = calibrate(model, to_float(x_val), y_val)
+        # The best epoch's weights; fold the temperature into them.
+        calibration = calibrate(model, (x_val.astype(np.float32) / 255.0)[..., None], y_val)
         log.info("calibration: %s", calibration)
-        model.save(best_path)
-    history = {k: [float(v) for v in vs] for k, vs in hist.history.items() if k != "learning_rate"}
-    best_epoch = int(np.argmax(history["val_accuracy"])) + 1
-    (out / f"{cfg.name}.history.json").write_text(json.dumps(history, indent=1))
+    from .loop import save_atomically
+
+    save_atomically(model, best_path)
+    history = loop.history
+    atomic_write_text(out / f"{cfg.name}.history.json", json.dumps(history, indent=1))
     rng = np.random.default_rng(cfg.seed + 1)
     repr_idx = rng.choice(len(x_tr), size=min(1000, len(x_tr)), replace=False)
     return TrainResult(
         keras_path=best_path,
         history=history,
-        wall_time_s=wall,
+        wall_time_s=loop.wall_time_s,
         epochs_run=len(history["loss"]),
-        best_epoch=best_epoch,
+        best_epoch=loop.best_epoch,
         x_val=x_val,
         y_val=y_val,
         x_repr=x_tr[repr_idx],
         calibration=calibration,
         validation_parts=parts,
+        distribution=placement.card_entry(),
     )

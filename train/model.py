@@ -21,10 +21,16 @@ HEADS = ("gap", "flatten")
 
 
 def build_model(
-    widths: tuple[int, ...] = DEFAULT_WIDTHS, dropout: float = 0.3, head: str = "gap", classes: int = 10
+    widths: tuple[int, ...] = DEFAULT_WIDTHS,
+    dropout: float = 0.3,
+    head: str = "gap",
+    classes: int = 10,
+    synchronized: bool = False,
 ) -> keras.Model:
     """head: "gap" pools the 7x7 map (smallest); "flatten" keeps where each feature is (+31k
-    parameters, +31k multiply-adds), which MNIST rewards."""
+    parameters, +31k multiply-adds), which MNIST rewards. synchronized: batch norm over the whole
+    global batch when training on several replicas (the same statistics as on one machine, and
+    the same moving statistics on every worker); the same layer at inference."""
     import keras
     from keras import layers
 
@@ -36,7 +42,7 @@ def build_model(
         x = layers.Conv2D(w, 3, strides=s, padding="same", use_bias=False, name=f"conv{i + 1}")(x)
         # momentum 0.9 (not Keras's 0.99): the moving statistics settle within a few dozen steps,
         # so even a one-epoch smoke run on a few thousand images evaluates sensibly.
-        x = layers.BatchNormalization(momentum=0.9, name=f"bn{i + 1}")(x)
+        x = layers.BatchNormalization(momentum=0.9, synchronized=synchronized, name=f"bn{i + 1}")(x)
         x = layers.ReLU(name=f"relu{i + 1}")(x)
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}")

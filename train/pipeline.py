@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .data import load_mnist
 
 if TYPE_CHECKING:  # fit imports TensorFlow: only for the commands that train
+    from .distribute import Cluster
     from .fit import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,26 @@ def default_version() -> str:
 
 
 def fit(
-    cfg: TrainConfig, data_dir: str | Path | None, out: Path, *, version: str | None = None, command: str = ""
+    cfg: TrainConfig,
+    data_dir: str | Path | None,
+    out: Path,
+    *,
+    version: str | None = None,
+    command: str = "",
+    cluster: Cluster | None = None,
 ) -> dict:
     """Train, export, evaluate and write the card into `out` → the card's headline figures
-    (`command`: how the run was started, for the card)."""
+    (`command`: how the run was started, for the card; `cluster`: TF_CONFIG's, for training
+    across machines). On a worker that is not the chief: what it did; it writes nothing."""
+    from .distribute import place
     from .fit import train
 
+    placement = place(cluster)  # first: a multi-worker strategy must come before any other TF work
     data = load_mnist(data_dir)
-    result = train(data, cfg, out)
+    result = train(data, cfg, out, placement)
+    if result is None:
+        placement.barrier()  # until the chief has written the run folder
+        return {"worker": placement.task_index, **placement.card_entry(), "wrote": None}
     import keras
 
     from .card import TrainingInfo, finish
@@ -50,8 +63,10 @@ def fit(
         version=version or default_version(),
         calibration=result.calibration,
         validation_parts=result.validation_parts,
+        distribution=result.distribution,
     )
     card_path = finish(model, data, result.x_repr, result.x_val, result.y_val, info, out, cfg.name)
+    placement.barrier()  # the workers may go now
     return {"card": str(card_path), **_headline(card_path)}
 
 
@@ -111,9 +126,9 @@ def finetune(
     epochs: int = 3,
     learning_rate: float = 3e-4,
     limit: int | None = None,
-    verbose: int | str = "auto",
     version: str | None = None,
     command: str = "",
+    cluster: Cluster | None = None,
 ) -> dict:
     """Continue a run for a few epochs with collected samples added: the base run's recipe (its
     card's config: sources, weights, augmentation), its best model as the starting point."""
@@ -138,10 +153,9 @@ def finetune(
     cfg.init_weights = None  # the base run's own starting point is not this run's
     cfg.epochs = cfg.patience = epochs
     cfg.learning_rate = learning_rate
-    cfg.verbose = verbose
     if limit is not None:
         cfg.limit = limit
-    return fit(cfg, data_dir, out, version=version, command=command)
+    return fit(cfg, data_dir, out, version=version, command=command, cluster=cluster)
 
 
 def config_from_card(config: dict, name: str) -> TrainConfig:

@@ -2,7 +2,7 @@
 # Provision a Raspberry Pi OS kiosk (Bookworm, 64-bit or 32-bit) for digitkiosk.
 #
 #   sudo ./install.sh --source /path/to/digitkiosk-0.1.0-py3-none-any.whl \
-#                     --trust-key signing_key.pub [--deploy-user pi]
+#                     --trust-key signing_key.pub [--deploy-user pi] [--corrections]
 #
 # What it does, idempotently (run it again after an upgrade):
 #   - the interpreter: ai-edge-litert on 64-bit (arm64), tflite-runtime on 32-bit (armhf),
@@ -16,6 +16,11 @@
 #     status|list` and nothing else (a root-owned wrapper with a fixed grammar; the store and the
 #     trust policy cannot be changed through it). In the inventory: `digitkiosk_cmd: sudo -n
 #     /usr/local/sbin/digitkiosk-model`, and no digitkiosk_store / digitkiosk_trust_dir.
+#   - with --corrections (corrections.sh): the kiosk keeps corrections in /var/lib/digitkiosk/
+#     samples (the kiosk user's alone) and shows its Wrong? button; with --deploy-user too, that
+#     user may run `sudo -n -u kiosk digitkiosk-samples count|export|purge` (fixed grammar and
+#     folder), which `digitkiosk-deploy collect` uses. Without --corrections they are turned off
+#     (the samples already kept stay).
 set -euo pipefail
 
 PREFIX=/opt/digitkiosk
@@ -25,6 +30,7 @@ KIOSK_USER=kiosk
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SOURCE=""
 DEPLOY_USER=""
+CORRECTIONS=0
 TRUST_KEYS=()
 
 die() { echo "install.sh: error: $*" >&2; exit 2; }
@@ -35,7 +41,8 @@ while [ $# -gt 0 ]; do
         --source) SOURCE="${2:?--source needs a wheel, sdist or source directory}"; shift 2 ;;
         --trust-key) TRUST_KEYS+=("${2:?--trust-key needs a .pub file}"); shift 2 ;;
         --deploy-user) DEPLOY_USER="${2:?--deploy-user needs a user name}"; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --corrections) CORRECTIONS=1; shift ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
 done
@@ -99,6 +106,11 @@ usermod -aG video,input,render,tty "$KIOSK_USER"
 printf 'allowed_users=anybody\nneeds_root_rights=yes\n' > /etc/X11/Xwrapper.config
 install -m 0755 "$HERE/kiosk-session.sh" "$PREFIX/kiosk-session"
 install -m 0644 "$HERE/digitkiosk-kiosk.service" /etc/systemd/system/digitkiosk-kiosk.service
+if [ "$CORRECTIONS" = 1 ]; then
+    bash "$HERE/corrections.sh" enable --kiosk-user "$KIOSK_USER" ${DEPLOY_USER:+--deploy-user "$DEPLOY_USER"}
+else
+    bash "$HERE/corrections.sh" disable
+fi
 
 if [ -n "$DEPLOY_USER" ]; then
     say "letting $DEPLOY_USER manage models (sudo -n /usr/local/sbin/digitkiosk-model ...)"

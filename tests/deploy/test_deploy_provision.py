@@ -14,7 +14,14 @@ ON_THE_DEVICE_ONLY = ("/usr/bin/xinit",)
 
 
 @pytest.mark.parametrize(
-    ("shell", "script"), [("bash", "install.sh"), ("sh", "kiosk-session.sh"), ("bash", "digitkiosk-model")]
+    ("shell", "script"),
+    [
+        ("bash", "install.sh"),
+        ("sh", "kiosk-session.sh"),
+        ("bash", "digitkiosk-model"),
+        ("bash", "digitkiosk-samples"),
+        ("bash", "corrections.sh"),
+    ],
 )
 def test_scripts_parse(shell, script):
     path = PROVISION / script
