@@ -103,7 +103,7 @@ def test_bundled_model_is_trusted_by_its_pinned_sha256_and_only_it(default_model
     card = default_model_path.with_suffix(".json")
     assert sha256_bytes(card.read_bytes()) in bundled_pins(), (
         "models/TRUSTED does not pin the bundled card: after replacing the bundled model run "
-        "`cd models && sha256sum digitnet.json linenet.json > TRUSTED`"
+        "`cd models && sha256sum digitnet.json linenet.json strokenet.json > TRUSTED`"
     )
     nowhere = TrustPolicy(tmp_path / "no-trust-dir")
     assert load_model(default_model_path, policy=nowhere).trust == BUNDLED
