@@ -1,7 +1,8 @@
 """The device's answers for the arm64 check's inputs, with what the CLI does not show: the int8
-input the model was given, the raw int8 scores it returned, and the int8 logits (the input of
-the model's last op, its softmax). Run by `check.py` with the same arguments on x86-64 and, under
-emulation, on arm64; `compare.py` compares the two JSON outputs.
+input the model was given, its raw int8 output (the logits, for the bundled models), and the
+probabilities the device computed from it (device/outputs.py), every bit. Run by `check.py`
+with the same arguments on x86-64 and, under emulation, on arm64; `compare.py` compares the two
+JSON outputs.
 
 Two stages are reported separately, so that a difference is traced to where it arises:
 - `inputs`: each reading as the device makes it (input preparation, then the interpreter);
@@ -26,6 +27,7 @@ import numpy as np
 from digitkiosk.device.backends import get_backend
 from digitkiosk.device.imageio import read_image
 from digitkiosk.device.loader import load_model, selftest_digits
+from digitkiosk.device.outputs import LOGITS, last_op, to_probabilities
 from digitkiosk.device.recognizer import Recognizer
 from digitkiosk.device.strokes import parse_strokes
 
@@ -45,18 +47,18 @@ def _quantize(x: np.ndarray, details: dict) -> np.ndarray:
     return np.clip(np.round(x / scale + zero), info.min, info.max).astype(int)
 
 
-def _int8(probs: np.ndarray, details: dict) -> list:
-    """Dequantized float32 scores → the integers the interpreter returned (exact inverse)."""
-    scale, zero = details["quantization"]
-    return np.round(np.asarray(probs, np.float64) / scale + zero).astype(int).tolist()
+def _floats(probs: np.ndarray) -> list:
+    """Probabilities as JSON floats: float32 → Python float is exact and JSON keeps every bit."""
+    return np.asarray(probs, np.float32).astype(float).tolist()
 
 
-def interpreter_stage(model_bytes: bytes, backend: str, x: np.ndarray) -> dict:
-    """The interpreter alone on int8 inputs x (N, 28, 28): its int8 scores and int8 logits.
+def interpreter_stage(model_bytes: bytes, backend: str, kind: str, x: np.ndarray) -> dict:
+    """The interpreter alone on int8 inputs x (N, 28, 28): its int8 logits and the device's
+    probabilities from its output (`outputs.to_probabilities`, as the device computes them).
 
-    The logits are the input tensor of the last op (SOFTMAX): after `invoke` nothing runs after
-    that op, so the tensor still holds what the layers before it computed (for LiteRT's
-    default, what XNNPACK computed), which tells the softmax's differences from the rest's."""
+    The logits are the model's output (a card saying "logits"), or for a model ending in its own
+    SOFTMAX the input tensor of that last op (nothing runs after it, so the tensor still holds
+    what the layers before it computed); then its int8 scores are kept too."""
     it = get_backend(backend).interpreter(model_bytes, num_threads=1)
     details = it.get_input_details()[0]
     it.resize_tensor_input(details["index"], [len(x), *details["shape"][1:]])
@@ -65,17 +67,20 @@ def interpreter_stage(model_bytes: bytes, backend: str, x: np.ndarray) -> dict:
     batch = x.reshape((len(x), *details["shape"][1:])).astype(details["dtype"])
     it.set_tensor(details["index"], batch)
     it.invoke()
-    # The op that writes the model's output (delegate nodes are listed after the ops they
-    # replace, and name the delegated ops' tensors): the SOFTMAX, run by LiteRT's own kernel.
-    output = it.get_output_details()[0]["index"]
+    out = it.get_output_details()[0]
+    raw = it.get_tensor(out["index"])
+    stage = {"inputs_sha256": hashlib.sha256(batch.tobytes()).hexdigest(), "last_op": last_op(it)}
+    stage["probs"] = _floats(to_probabilities(raw, out, kind))
+    if kind == LOGITS:
+        return stage | {"logits_int8": raw.reshape(len(x), -1).astype(int).tolist()}
+    # The op that writes the output (delegate nodes are listed after the ops they replace, and
+    # name the delegated ops' tensors): the SOFTMAX, run by the package's own kernel.
     ops = it._get_ops_details()  # type: ignore[attr-defined]  # all three packages have it
-    last = next(o for o in ops if output in o["outputs"] and o["op_name"] != "DELEGATE")
+    last = next(o for o in ops if out["index"] in o["outputs"] and o["op_name"] != "DELEGATE")
     logits = it.get_tensor(int(last["inputs"][0]))
-    return {
-        "inputs_sha256": hashlib.sha256(batch.tobytes()).hexdigest(),
-        "last_op": last["op_name"],
-        "scores_int8": it.get_tensor(output).astype(int).tolist(),
+    return stage | {
         "logits_int8": logits.reshape(len(x), -1).astype(int).tolist(),
+        "scores_int8": raw.reshape(len(x), -1).astype(int).tolist(),
     }
 
 
@@ -101,11 +106,12 @@ def main() -> int:
         "python": platform.python_version(),
         "versions": {name: _version(name) for name in PACKAGES},
         "backend": {"name": backend.name, "op_resolver": backend.op_resolver or "default"},
-        "model": model.describe() | {"path": None},
+        "model": model.describe() | {"path": None, "output_kind": model.card.output_kind},
         "selftest": {
             "accuracy": model.selftest_accuracy,
             "digits": [str(int(v)) for v in selftest.argmax(axis=1)],
-            "scores_int8": _int8(selftest, runner.output_details),
+            "output_int8": runner.raw(images).reshape(len(images), -1).astype(int).tolist(),
+            "probs": _floats(selftest),
         },
         "inputs": [],
     }
@@ -123,8 +129,10 @@ def main() -> int:
         digits = [
             {
                 "digit": d.label,
-                "scores_int8": _int8(d.probs, runner.output_details),
                 "input_int8": _quantize(d.image, runner.input_details).ravel().tolist(),
+                # the model's raw output on this input (logits, or a softmax model's scores)
+                "output_int8": runner.raw(d.image[None]).ravel().astype(int).tolist(),
+                "probs": _floats(d.probs),  # what the device read: its probabilities
             }
             for d in reading.digits
         ]
@@ -135,7 +143,8 @@ def main() -> int:
         prepared = np.array([d["input_int8"] for i in out["inputs"] for d in i["digits"]], int)
     own = _quantize(images, runner.input_details)
     batch = np.concatenate([own.reshape(-1, 784), prepared.reshape(-1, 784)])
-    out["stage"] = interpreter_stage(model.path.read_bytes(), args.backend, batch) | {
+    kind = model.card.output_kind
+    out["stage"] = interpreter_stage(model.path.read_bytes(), args.backend, kind, batch) | {
         "fed": bool(args.feed),
         "selftest_digits": len(own),
     }

@@ -22,14 +22,15 @@
 4. Under emulation and natively, with the same inputs (MNIST test digits written as PNG files,
    pages of them, real pen digits of unseen writers), for each backend (`litert`, the default:
    XNNPACK; `litert-ref`: LiteRT's reference kernels; `tflite-runtime`): `answers.py` (the
-   verified loader and its self-test, every answer with its int8 input and raw int8 scores, and
-   the interpreter alone on one int8 batch that is the same on both machines: the self-test
-   digits and the x86-64 run's prepared digits), `digitkiosk predict --json`, `digitkiosk
-   strokes --json` and (litert) `digitkiosk bench`. Rules (compare.py): the model, the self-test
-   and every digit and text the same; int8 logits and scores on the same input within the
-   backend's RULES (litert-ref: any difference fails; litert: logits exact, scores 1 step;
-   tflite-runtime: 1 step); a pen digit's prepared input must be identical, a photo's may differ
-   by MAX_INPUT_STEPS (OpenCV). Every difference is printed, one line each.
+   verified loader and its self-test, every answer with its int8 input, the model's raw int8
+   output (its logits) and the device's probabilities, and the interpreter alone on one int8
+   batch that is the same on both machines: the self-test digits and the x86-64 run's prepared
+   digits), `digitkiosk predict --json`, `digitkiosk strokes --json` and (litert) `digitkiosk
+   bench`. Rules (compare.py): the model, the self-test and every digit and text the same; every
+   prepared input (photo or pen) identical; the logits identical and the probabilities identical
+   bit for bit (litert and litert-ref: any difference fails); tflite-runtime only: logits within
+   1 step, and where they differ the probabilities within compare.PROBS_TFLITE. Every difference
+   is printed, one line each.
 
 Exit status 0 when everything ran and agreed, 1 otherwise, 77 when mmdebstrap or
 qemu-aarch64-static is missing. A summary goes to stdout and to CACHE/summary.json.
@@ -90,8 +91,8 @@ def device_runs(
         "strokes": [*cli, "strokes", "--json", "--backend", backend, inputs["strokes"]],
     }
     if backend == "litert-ref":
-        # answers.py reads the same photos; `predict` adds nothing exact (photo inputs differ,
-        # compare.PHOTO) and ~50 s of emulation.
+        # answers.py reads the same photos through the same code; `predict` (run for the other
+        # two backends) would add ~50 s of emulation.
         del steps["predict"]
     if bench:
         steps["bench"] = [*cli, "bench", "--backend", backend, "--repeats", str(bench)]
@@ -139,7 +140,7 @@ def prove(backend: str, cache: Path, gpy: Path, pythonpath: str, inputs: dict, a
             if side == "arm64":
                 entry["inputs"] = len(ans["inputs"])
                 entry["digits"] = sum(len(i["digits"]) for i in ans["inputs"])
-                entry["stage_digits"] = len(ans["stage"]["scores_int8"])
+                entry["stage_digits"] = len(ans["stage"]["logits_int8"])
                 entry["selftest_accuracy"] = ans["selftest"]["accuracy"]
                 entry["texts"] = [i["text"] for i in ans["inputs"]]
     if "bench" in arm and arm["bench"]["rc"] == 0:
@@ -321,9 +322,9 @@ def report(summary: dict) -> None:
         interp = v.get("tflite-runtime") if name == "tflite-runtime" else v.get("ai-edge-litert")
         r = RULES[name]
         rule = (
-            "int8 EXACT demanded"
+            "EXACT demanded: inputs, int8 logits, probabilities"
             if e["exact"]
-            else f"logits within {r.logits}, scores within {r.scores} step"
+            else f"inputs exact, logits within {r.logits} step, probabilities within {r.probs} there"
         )
         print(
             f"  {name} {interp} [{rule}]: {'PASS' if e['ok'] else 'FAIL'}: {e.get('inputs', '?')} inputs "
