@@ -54,10 +54,9 @@ def softmax_quantized(q: np.ndarray, scale: float) -> np.ndarray:
     k = q.max(axis=-1, keepdims=True) - q  # >= 0; the best class is exp(0) = 1
     span = int(k.max()) + 1 if k.size else 1
     e = _exp_table(float(scale), max(span, 256))[k]
-    total = e[..., 0].copy()
-    for c in range(1, e.shape[-1]):  # a fixed order of additions (np.sum's order is numpy's own)
-        total += e[..., c]
-    return e / total[..., None]
+    # A running sum is added strictly left to right (np.sum's pairwise order is numpy's own).
+    total = np.cumsum(e, axis=-1)[..., -1:]
+    return e / total
 
 
 def softmax_float(x: np.ndarray) -> np.ndarray:
