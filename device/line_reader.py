@@ -182,7 +182,8 @@ def load_line_model(
     chosen = get_backend(backend)
     threads = num_threads or 1
     try:
-        runner = Runner(chosen.interpreter(package.model_bytes, num_threads=threads), card.output_kind)
+        interpreter = chosen.interpreter(package.model_bytes, num_threads=threads)
+        runner = Runner(interpreter, card.output_kind, chosen.max_batch)
     except (ValueError, RuntimeError) as e:
         raise NotATFLiteModelError(
             f"not a valid TFLite model: {package.model_path} ({_first_line(e)})"

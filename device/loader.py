@@ -149,7 +149,7 @@ def _build(
     backend = get_backend(backend_name)
     try:
         interpreter = backend.interpreter(data, num_threads=num_threads or 1)
-        runner = Runner(interpreter, card.output_kind)
+        runner = Runner(interpreter, card.output_kind, backend.max_batch)
     except (ValueError, RuntimeError) as e:
         raise NotATFLiteModelError(f"not a valid TFLite model: {path} ({_first_line(e)})") from None
     _check_tensor(runner.input_details, card.input, "input", path)

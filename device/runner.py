@@ -17,9 +17,12 @@ from .outputs import PROBABILITIES, last_op, to_probabilities
 
 
 class Runner:
-    def __init__(self, interpreter: InterpreterLike, output_kind: str = PROBABILITIES) -> None:
+    def __init__(
+        self, interpreter: InterpreterLike, output_kind: str = PROBABILITIES, max_batch: int | None = None
+    ) -> None:
         self._it = interpreter
         self.output_kind = output_kind
+        self.max_batch = max_batch  # the backend's (backends/base.py): None = any
         self._it.allocate_tensors()
         self._in = self._it.get_input_details()[0]
         self._out = self._it.get_output_details()[0]
@@ -71,6 +74,7 @@ class Runner:
         images = np.asarray(images, dtype=np.float32)
         if images.ndim == 2:
             images = images[None]
+        batch_size = min(batch_size, self.max_batch or batch_size)
         outs = []
         with self._lock:
             for start in range(0, len(images), batch_size):

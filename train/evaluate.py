@@ -32,7 +32,8 @@ def tflite_runner(model_bytes: bytes, backend: str | None = "auto", output_kind:
     """A runner on the device's interpreter (two threads: this is the workstation), giving
     probabilities. `output_kind` None: read from the model itself (logits unless it ends in a
     SOFTMAX), as the trainer evaluates files without cards (and older runs' softmax models)."""
-    runner = Runner(get_backend(backend).interpreter(model_bytes, num_threads=2))
+    chosen = get_backend(backend)
+    runner = Runner(chosen.interpreter(model_bytes, num_threads=2), max_batch=chosen.max_batch)
     runner.output_kind = output_kind or (PROBABILITIES if runner.last_op == "SOFTMAX" else LOGITS)
     return runner
 
