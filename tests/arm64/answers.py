@@ -53,33 +53,44 @@ def _floats(probs: np.ndarray) -> list:
 
 
 def interpreter_stage(model_bytes: bytes, backend: str, kind: str, x: np.ndarray) -> dict:
-    """The interpreter alone on int8 inputs x (N, 28, 28): its int8 logits and the device's
+    """The interpreter alone on int8 inputs x (N, 28, 28), invoked as the device invokes it (in
+    batches of at most the backend's `max_batch`): its int8 logits and the device's
     probabilities from its output (`outputs.to_probabilities`, as the device computes them).
 
     The logits are the model's output (a card saying "logits"), or for a model ending in its own
     SOFTMAX the input tensor of that last op (nothing runs after it, so the tensor still holds
     what the layers before it computed); then its int8 scores are kept too."""
-    it = get_backend(backend).interpreter(model_bytes, num_threads=1)
-    details = it.get_input_details()[0]
-    it.resize_tensor_input(details["index"], [len(x), *details["shape"][1:]])
-    it.allocate_tensors()
+    chosen = get_backend(backend)
+    it = chosen.interpreter(model_bytes, num_threads=1)
     details = it.get_input_details()[0]
     batch = x.reshape((len(x), *details["shape"][1:])).astype(details["dtype"])
-    it.set_tensor(details["index"], batch)
-    it.invoke()
-    out = it.get_output_details()[0]
-    raw = it.get_tensor(out["index"])
-    stage = {"inputs_sha256": hashlib.sha256(batch.tobytes()).hexdigest(), "last_op": last_op(it)}
-    stage["probs"] = _floats(to_probabilities(raw, out, kind))
+    step = chosen.max_batch or len(x)
+    raws, logits = [], []
+    for start in range(0, len(batch), step):
+        chunk = batch[start : start + step]
+        it.resize_tensor_input(details["index"], list(chunk.shape))
+        it.allocate_tensors()
+        it.set_tensor(details["index"], chunk)
+        it.invoke()
+        out = it.get_output_details()[0]
+        raws.append(it.get_tensor(out["index"]).copy())
+        if kind != LOGITS:
+            # The op that writes the output (delegate nodes are listed after the ops they
+            # replace, and name the delegated ops' tensors): the SOFTMAX, the package's kernel.
+            ops = it._get_ops_details()  # type: ignore[attr-defined]  # all three packages have it
+            last = next(o for o in ops if out["index"] in o["outputs"] and o["op_name"] != "DELEGATE")
+            logits.append(it.get_tensor(int(last["inputs"][0])).copy())
+    raw = np.concatenate(raws)
+    stage = {
+        "inputs_sha256": hashlib.sha256(batch.tobytes()).hexdigest(),
+        "last_op": last_op(it),
+        "invoke_batch": step,
+        "probs": _floats(to_probabilities(raw, out, kind)),
+    }
     if kind == LOGITS:
         return stage | {"logits_int8": raw.reshape(len(x), -1).astype(int).tolist()}
-    # The op that writes the output (delegate nodes are listed after the ops they replace, and
-    # name the delegated ops' tensors): the SOFTMAX, run by the package's own kernel.
-    ops = it._get_ops_details()  # type: ignore[attr-defined]  # all three packages have it
-    last = next(o for o in ops if out["index"] in o["outputs"] and o["op_name"] != "DELEGATE")
-    logits = it.get_tensor(int(last["inputs"][0]))
     return stage | {
-        "logits_int8": logits.reshape(len(x), -1).astype(int).tolist(),
+        "logits_int8": np.concatenate(logits).reshape(len(x), -1).astype(int).tolist(),
         "scores_int8": raw.reshape(len(x), -1).astype(int).tolist(),
     }
 

@@ -1,45 +1,29 @@
 """The arm64 check's comparison rules: one backend's x86-64 and arm64 runs → (problems, differences).
 
 What was measured (README, "arm64"; every layer's int8 output, `check.py --layers 600`, and the
-check's digits; ai-edge-litert 2.3.0, tflite-runtime 2.14.0), hence RULES:
+check's digits; ai-edge-litert 2.3.0, tflite-runtime 2.14.0), hence one rule for every backend,
+exactness, and any difference fails (each printed, one line):
 - The models end at their int8 logits (card `output_kind: "logits"`) and the device computes the
-  softmax itself, bit-identically on every processor (device/outputs.py). So wherever two runs'
-  logits are the same, their probabilities must be the same, bit for bit, for every backend.
+  softmax itself, bit-identically on every processor (device/outputs.py): the probabilities
+  must be the same bits. (Before, LiteRT's own int8 SOFTMAX kernel gave scores 1 step apart on
+  ~2% of digits.)
 - `litert` (the default: XNNPACK runs every op of the logits models) and `litert-ref` (LiteRT's
-  reference kernels): every layer identical on both machines, so any difference fails: prepared
-  input, logits, probabilities, any field of a `predict`/`strokes --json` answer.
-  (Before, LiteRT's own int8 SOFTMAX kernel gave scores 1 step apart on ~2% of digits.)
-- `tflite-runtime` 2.14: its dense layer's logits 1 step apart on some digits (its arm64 kernel),
-  so logits may differ by 1 step, and where they do the probabilities by PROBS_TFLITE; labelled
-  and reported, the only allowance left.
-- The prepared 28x28 input (photos and pen alike) must be identical: the resizes of the digit
-  preparation are exact integer arithmetic (device/resample.py) since OpenCV's differed.
+  reference kernels): every layer identical on both machines.
+- `tflite-runtime` 2.14: identical when invoked one digit at a time, as its backend does
+  (`max_batch` 1); its batched dense layer gave 1-step logit differences on arm64.
+- The prepared 28x28 input (photos and pen alike): the resizes of the digit preparation are
+  exact integer arithmetic (device/resample.py), since OpenCV's differed.
+So: inputs, logits, probabilities and every field of every `predict`/`strokes --json` answer.
 """
 
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
 
 import numpy as np
 
-
-class Rule(NamedTuple):
-    logits: int  # int8 steps the logits may differ by on the same input
-    probs: float  # how far probabilities may differ where the logits differ (never where not)
-    why: str  # the label of a difference within these bounds
-
-
-# A 1-step logit difference (scale 0.0305 for digitnet 1.4.1) moves a probability p by at most
-# about 0.0305 * p * (1 - p) <= 0.008.
-PROBS_TFLITE = 0.01
-RULES = {
-    "litert-ref": Rule(0, 0.0, "none: exact"),
-    "litert": Rule(0, 0.0, "none: exact"),
-    "tflite-runtime": Rule(1, PROBS_TFLITE, "inherent (tflite-runtime's dense layer on arm64)"),
-}
-#: Backends whose outputs are demanded identical on arm64 and x86-64 (any difference fails).
-EXACT = frozenset(name for name, rule in RULES.items() if rule[:2] == (0, 0.0))
+#: Backends whose outputs are demanded identical on arm64 and x86-64: all that the check runs.
+EXACT = frozenset({"litert", "litert-ref", "tflite-runtime"})
 
 
 def _max_diff(a, b) -> int:
@@ -57,41 +41,33 @@ def _where(a, b, limit: int = 6) -> str:
     return shown + (f" (+{len(idx) - limit} more)" if len(idx) > limit else "")
 
 
-def _outputs(where: str, la, lb, pa, pb, rule: Rule, problems: list, diffs: list) -> None:
+def _outputs(where: str, la, lb, pa, pb, problems: list) -> None:
     """One input's int8 logits (la, lb) and probabilities (pa, pb) on the two machines: the
-    same, within the rule (reported), or a problem. Probabilities must be bit-identical where
-    the logits are: the device's softmax is exact."""
-    d = _max_diff(la, lb)
-    if d:
-        line = f"{where}: int8 logits x86-64/arm64 {_where(la, lb)}"
-        (diffs.append(f"{rule.why}: {line}") if d <= rule.logits else problems.append(line))
+    same, bit for bit, or a problem per kind, with every position that differs."""
+    if _max_diff(la, lb):
+        problems.append(f"{where}: int8 logits x86-64/arm64 {_where(la, lb)}")
     a, b = np.asarray(pa, np.float64), np.asarray(pb, np.float64)
-    if a.shape == b.shape and np.array_equal(a, b):
-        return
-    gap = float(np.abs(a - b).max()) if a.shape == b.shape else float("inf")
-    line = f"{where}: probabilities x86-64/arm64 differ by up to {gap:.3g}: {_where(a, b, 3)}"
-    (diffs.append(f"{rule.why}: {line}") if d and gap <= rule.probs else problems.append(line))
+    if not (a.shape == b.shape and np.array_equal(a, b)):
+        gap = float(np.abs(a - b).max()) if a.shape == b.shape else float("inf")
+        problems.append(f"{where}: probabilities x86-64/arm64 differ by up to {gap:.3g}: {_where(a, b, 3)}")
 
 
-def compare_stage(x: dict, y: dict, names: list[str], rule: Rule) -> tuple[list[str], list[str]]:
-    """The interpreter alone, both machines given the same int8 batch: logits and the device's
-    probabilities from them within the backend's rule."""
+def compare_stage(x: dict, y: dict, names: list[str]) -> list[str]:
+    """The interpreter alone, both machines given the same int8 batch: the same logits and the
+    same probabilities from them."""
     problems: list[str] = []
-    diffs: list[str] = []
     sx, sy = x["stage"], y["stage"]
     if sx["inputs_sha256"] != sy["inputs_sha256"]:
-        return ["interpreter stage: the two machines were not given the same int8 inputs"], []
+        return ["interpreter stage: the two machines were not given the same int8 inputs"]
     rows = zip(names, sx["logits_int8"], sy["logits_int8"], sx["probs"], sy["probs"], strict=True)
     for name, la, lb, pa, pb in rows:
-        _outputs(f"interpreter stage, {name}", la, lb, pa, pb, rule, problems, diffs)
-    return problems, diffs
+        _outputs(f"interpreter stage, {name}", la, lb, pa, pb, problems)
+    return problems
 
 
-def compare_answers(x: dict, y: dict, backend: str) -> tuple[list[str], list[str]]:
-    """answers.py on x86-64 (x) and arm64 (y) → (problems, differences within the bounds)."""
+def compare_answers(x: dict, y: dict) -> list[str]:
+    """answers.py on x86-64 (x) and arm64 (y) → every difference, each a problem."""
     problems: list[str] = []
-    diffs: list[str] = []
-    rule = RULES[backend]
     if y["machine"] != "aarch64":
         problems.append(f"the emulated run reports machine {y['machine']!r}, not aarch64")
     if x["model"] != y["model"]:
@@ -104,7 +80,7 @@ def compare_answers(x: dict, y: dict, backend: str) -> tuple[list[str], list[str
     names = [f"self-test #{i} ({d})" for i, d in enumerate(sx["digits"])]
     rows = zip(sx["output_int8"], sy["output_int8"], sx["probs"], sy["probs"], strict=True)
     for i, (la, lb, pa, pb) in enumerate(rows):
-        _outputs(f"self-test #{i} (device)", la, lb, pa, pb, rule, problems, diffs)
+        _outputs(f"self-test #{i} (device)", la, lb, pa, pb, problems)
     for a, b in zip(x["inputs"], y["inputs"], strict=True):
         labels_a, labels_b = [d["digit"] for d in a["digits"]], [d["digit"] for d in b["digits"]]
         names += [f"{a['id']} digit {k} ({d})" for k, d in enumerate(labels_a)]
@@ -121,17 +97,9 @@ def compare_answers(x: dict, y: dict, backend: str) -> tuple[list[str], list[str
                 )
                 continue
             _outputs(
-                f"{where} (device)",
-                da["output_int8"],
-                db["output_int8"],
-                da["probs"],
-                db["probs"],
-                rule,
-                problems,
-                diffs,
+                f"{where} (device)", da["output_int8"], db["output_int8"], da["probs"], db["probs"], problems
             )
-    p, d = compare_stage(x, y, names, rule)
-    return problems + p, diffs + d
+    return problems + compare_stage(x, y, names)
 
 
 def _fields(a, b, at: str = "") -> list[str]:
@@ -144,37 +112,23 @@ def _fields(a, b, at: str = "") -> list[str]:
     return [] if a == b else [f"{at.lstrip('.')} {json.dumps(a)}/{json.dumps(b)}"]
 
 
-def compare_cli(step: str, x: str, y: str, probs: float, label: str) -> tuple[list[str], list[str]]:
-    """`digitkiosk predict|strokes --json` lines: the same texts and digits; each answer that is
-    not identical (latency aside) is reported with every field that differs. With `probs` 0 (an
-    exact backend) any difference fails; otherwise confidences may differ by `probs` (other
-    fields, such as the top 3, follow them), boxes not at all (the preparation is exact)."""
-    problems: list[str] = []
-    diffs: list[str] = []
+def compare_cli(step: str, x: str, y: str) -> list[str]:
+    """`digitkiosk predict|strokes --json` lines: every answer identical (latency aside); one
+    problem per answer that is not, with every field that differs."""
     ra, rb = [json.loads(line) for line in x.splitlines()], [json.loads(line) for line in y.splitlines()]
     if len(ra) != len(rb):
-        return [f"digitkiosk {step}: {len(ra)} answers on x86-64, {len(rb)} on arm64"], []
+        return [f"digitkiosk {step}: {len(ra)} answers on x86-64, {len(rb)} on arm64"]
+    problems: list[str] = []
     for a, b in zip(ra, rb, strict=True):
         a.pop("latency_ms", None), b.pop("latency_ms", None)
-        if a == b:
-            continue
-        da, db = a.get("digits", [a]), b.get("digits", [b])
-        what = f"digitkiosk {step} --json: {a.get('path', a.get('id'))}: x86-64/arm64 "
-        line = what + "; ".join(_fields(a, b))
-        bad = probs == 0 or (a.get("text"), a.get("error"), [d.get("digit") for d in da]) != (
-            b.get("text"),
-            b.get("error"),
-            [d.get("digit") for d in db],
-        )
-        for p, q in zip(da, db, strict=not bad):
-            bad |= abs(p.get("confidence", 0) - q.get("confidence", 0)) > probs + 1e-4  # JSON rounds
-            bad |= p.get("box") != q.get("box")
-        (problems.append(line) if bad else diffs.append(f"{label}: {line}"))
-    return problems, diffs
+        if a != b:
+            where = a.get("path", a.get("id"))
+            problems.append(f"digitkiosk {step} --json: {where}: x86-64/arm64 " + "; ".join(_fields(a, b)))
+    return problems
 
 
-def compare(native: dict, arm: dict, backend: str) -> tuple[list[str], list[str]]:
-    """Every difference between the native and the arm64 runs: (problems, differences reported)."""
+def compare(native: dict, arm: dict) -> list[str]:
+    """Every difference between one backend's native and arm64 runs, each a problem."""
     problems: list[str] = []
     for step, a in arm.items():
         for side, r in (("x86-64", native.get(step, {"rc": 0})), ("arm64", a)):
@@ -182,15 +136,12 @@ def compare(native: dict, arm: dict, backend: str) -> tuple[list[str], list[str]
                 tail = " | ".join(r["stderr"].strip().splitlines()[-3:])
                 problems.append(f"{step} on {side}: {describe_exit(r['rc'])}: {tail}")
     if problems:
-        return problems, []
+        return problems
     x, y = json.loads(native["answers"]["stdout"]), json.loads(arm["answers"]["stdout"])
-    problems, diffs = compare_answers(x, y, backend)
-    rule = RULES[backend]
+    problems = compare_answers(x, y)
     for step in ("strokes", "predict"):
         if step in arm:
-            p, d = compare_cli(step, native[step]["stdout"], arm[step]["stdout"], rule.probs, rule.why)
-            problems += p
-            diffs += d
+            problems += compare_cli(step, native[step]["stdout"], arm[step]["stdout"])
     if "bench" in arm:
         bench = json.loads(arm["bench"]["stdout"])
         for key in (
@@ -201,7 +152,7 @@ def compare(native: dict, arm: dict, backend: str) -> tuple[list[str], list[str]
         ):
             if not bench.get(key):
                 problems.append(f"digitkiosk bench on arm64 gave no {key}")
-    return problems, diffs
+    return problems
 
 
 def describe_exit(rc: int) -> str:
