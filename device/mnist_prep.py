@@ -8,8 +8,6 @@ so every input path ends in `fit_to_mnist`.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
 from .errors import NothingToReadError
@@ -24,7 +22,7 @@ SIDE = 28
 BOX = 20
 # MNIST's centre of mass sits at pixel index (14.0, 14.0) (measured over the training set), and the
 # spread around it (std 0.29 px) is that of integer shifts, so we shift by whole pixels as well.
-CENTRE = 14.0
+CENTRE = 14
 # Pixels fainter than this (relative to the brightest) do not count as ink when cropping, so that
 # anti-aliasing fringes and faint noise do not inflate the box.
 INK_FLOOR = 0.1
@@ -59,8 +57,8 @@ def fit_to_mnist(ink: np.ndarray) -> np.ndarray:
     if mass == 0:  # ink so thin and sparse that it averages to nothing in the 20 px box
         raise NothingToReadError("nothing to read: no ink")
     # The centre of mass in whole numbers, rounded as Python rounds (halves to even): exact.
-    top = round(Fraction(CENTRE) - Fraction(int(levels.sum(axis=1) @ np.arange(nh)), mass))
-    left = round(Fraction(CENTRE) - Fraction(int(levels.sum(axis=0) @ np.arange(nw)), mass))
+    top = _round_half_even(CENTRE * mass - int(levels.sum(axis=1) @ np.arange(nh)), mass)
+    left = _round_half_even(CENTRE * mass - int(levels.sum(axis=0) @ np.arange(nw)), mass)
     small = (levels / 255.0).astype(np.float32)
     out = np.zeros((SIDE, SIDE), np.float32)
     # Paste with clipping: a lopsided digit may poke past the border, as it does in MNIST.
@@ -69,3 +67,9 @@ def fit_to_mnist(ink: np.ndarray) -> np.ndarray:
     if y1 > y0 and x1 > x0:
         out[y0:y1, x0:x1] = small[y0 - top : y1 - top, x0 - left : x1 - left]
     return np.clip(out, 0.0, 1.0)
+
+
+def _round_half_even(num: int, den: int) -> int:
+    """num / den (den > 0) rounded to the nearest whole number, halves to even, in integers."""
+    q, r = divmod(num, den)
+    return q + (2 * r > den or (2 * r == den and q % 2 == 1))

@@ -112,3 +112,38 @@ def test_fit_to_mnist_gives_whole_grey_levels_and_centres_exactly():
     # upscaled (a small digit) as well
     small = fit_to_mnist(ink[::4, ::4])
     assert small.max() == 1.0 and np.array_equal(small * 255, np.rint(small * 255))
+
+
+def _opencv_recipe(ink: np.ndarray) -> np.ndarray:
+    """fit_to_mnist as it was, with cv2.resize (float32) and a float centre of mass."""
+    a = np.clip(ink / ink.max(), 0, 1)
+    mask = a > 0.1
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    a = a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = a.shape
+    scale = 20 / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = cv2.resize(a, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    top = round(14.0 - float(small.sum(axis=1) @ np.arange(nh)) / float(small.sum()))
+    left = round(14.0 - float(small.sum(axis=0) @ np.arange(nw)) / float(small.sum()))
+    out = np.zeros((28, 28), np.float32)
+    y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + nh, 28), min(left + nw, 28)
+    out[y0:y1, x0:x1] = small[y0 - top : y1 - top, x0 - left : x1 - left]
+    return np.rint(np.clip(out, 0, 1) * 255)
+
+
+def test_fit_to_mnist_stays_within_one_step_of_the_opencv_recipe_or_one_pixel_over():
+    """Each pixel within one int8 step of the OpenCV recipe, or the digit placed one pixel over
+    where its centre of mass sits within a hair of half a pixel (measured: 11 of 1,000 random
+    inks, these being far noisier than digits)."""
+    shifted = 0
+    for _ in range(300):
+        h, w = (int(v) for v in RNG.integers(2, 100, 2))
+        ink = (RNG.random((h, w)) > 0.6).astype(np.float32) * RNG.random((h, w)).astype(np.float32)
+        theirs, ours = _opencv_recipe(ink), np.rint(fit_to_mnist(ink) * 255)
+        if np.abs(theirs - ours).max() <= 1:
+            continue
+        moves = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
+        assert any(np.abs(np.roll(theirs, m, axis=(0, 1)) - ours).max() <= 1 for m in moves), (h, w)
+        shifted += 1
+    assert shifted <= 12
