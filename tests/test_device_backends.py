@@ -1,5 +1,5 @@
-"""Backends chosen by name: `litert-ref` is LiteRT with its reference kernels (the configuration
-whose int8 outputs are proven the same on arm64 and x86-64, tests/arm64), a real interpreter."""
+"""Backends chosen by name: `litert-ref` is LiteRT with its reference kernels, a real interpreter;
+tflite-runtime is invoked one digit at a time (its batched kernel differs on arm64, tests/arm64)."""
 
 from __future__ import annotations
 
