@@ -2,10 +2,11 @@
 by a small fully-convolutional network trained with CTC, beside the digit model.
 
 The field is normalised to a fixed height (`prepare_line`: grey, ink bright, paper 0), the
-network gives one softmax per column step over the ten digits and a blank, and `greedy_decode`
-collapses it (best class per step, repeats merged, blanks dropped) in numpy: no TensorFlow on
-the device. Touching cursive digits ("100", "280.000"), where cutting a mark into digits fails,
-need no cut at all here.
+network gives one softmax per column step over the ten digits and a blank (linenet 1.0.1 on:
+its logits, the softmax computed by the device, `outputs.py`), and `greedy_decode` collapses
+it (best class per step, repeats merged, blanks dropped) in numpy: no TensorFlow on the device.
+Touching cursive digits ("100", "280.000"), where cutting a mark into digits fails, need no cut
+at all here.
 
 The line model is a model package like the digit model (`package.py`: card, sha256, pin or
 signature under the same TrustPolicy); one that is missing or refused is reported in one line and
@@ -165,7 +166,7 @@ def load_line_model(
 ) -> LineModel:
     """Read and verify a line model package (the same trust policy as the digit model), check its
     tensors against its card, and self-test it (an empty field reads as nothing)."""
-    from .loader import _check_tensor, _first_line
+    from .loader import _check_tensor, _first_line, check_output_kind
 
     package = ModelPackage.read(path)
     card = package.card
@@ -181,13 +182,15 @@ def load_line_model(
     chosen = get_backend(backend)
     threads = num_threads or 1
     try:
-        runner = Runner(chosen.interpreter(package.model_bytes, num_threads=threads))
+        interpreter = chosen.interpreter(package.model_bytes, num_threads=threads)
+        runner = Runner(interpreter, card.output_kind, chosen.max_batch)
     except (ValueError, RuntimeError) as e:
         raise NotATFLiteModelError(
             f"not a valid TFLite model: {package.model_path} ({_first_line(e)})"
         ) from None
     _check_tensor(runner.input_details, card.input, "input", package.model_path)
     _check_tensor(runner.output_details, card.output, "output", package.model_path)
+    check_output_kind(runner, card.output_kind, package.model_path)
     if card.output.shape[-1] != len(card.labels):
         raise ModelShapeError(f"shape mismatch: {package.model_path} outputs do not match its labels")
     model = LineModel(package, runner, chosen.name, trust, card.labels.index(BLANK_LABEL))

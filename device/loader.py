@@ -26,6 +26,7 @@ from .errors import (
 )
 from .mnist_prep import PREP_ID
 from .modelcard import ModelCard
+from .outputs import LOGITS
 from .package import MAX_MODEL_BYTES, TFLITE_IDENTIFIER, ModelPackage, TrustPolicy
 from .runner import Runner
 
@@ -148,11 +149,12 @@ def _build(
     backend = get_backend(backend_name)
     try:
         interpreter = backend.interpreter(data, num_threads=num_threads or 1)
-        runner = Runner(interpreter)
+        runner = Runner(interpreter, card.output_kind, backend.max_batch)
     except (ValueError, RuntimeError) as e:
         raise NotATFLiteModelError(f"not a valid TFLite model: {path} ({_first_line(e)})") from None
     _check_tensor(runner.input_details, card.input, "input", path)
     _check_tensor(runner.output_details, card.output, "output", path)
+    check_output_kind(runner, card.output_kind, path)
     if card.output.shape[-1] != len(card.labels):
         raise ModelShapeError(
             f"shape mismatch: {path} has {card.output.shape[-1]} outputs for {len(card.labels)} labels"
@@ -175,6 +177,14 @@ def _check_tensor(details: dict, spec, which: str, path: Path) -> None:
         raise ModelShapeError(f"dtype mismatch: {path} {which} is {dtype}, its card says {spec.dtype}")
     if int(zero) != spec.zero_point or not np.isclose(float(scale), spec.scale, rtol=1e-5, atol=1e-9):
         raise ModelShapeError(f"quantization mismatch: {path} {which} does not match its card")
+
+
+def check_output_kind(runner: Runner, kind: str, path: Path) -> None:
+    """A card saying "logits" for a model that ends in its own SOFTMAX would have the device take
+    a softmax of probabilities (every answer a "?"): refused. The other way round (probabilities
+    said, logits given) the self-test's sum-to-one check refuses it."""
+    if kind == LOGITS and runner.last_op == "SOFTMAX":
+        raise ModelShapeError(f"{path}: its card says the output is logits, but the model ends in a SOFTMAX")
 
 
 def selftest_digits() -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelCardError, ModelMissingError
+from .outputs import output_kind
 
 CARD_FORMAT = 1
 MAX_CARD_BYTES = 4 * 1024 * 1024
@@ -83,6 +84,12 @@ class ModelCard:
         return float(self.data.get("reject_threshold", 0.0))
 
     @property
+    def output_kind(self) -> str:
+        """ "logits" (the device computes the softmax) or "probabilities" (the model's own int8
+        softmax; cards without the field): `outputs.py`."""
+        return output_kind(self.data, self.path)
+
+    @property
     def input(self) -> TensorSpec:
         return TensorSpec.from_json(self.data["input"], "input")
 
@@ -141,4 +148,5 @@ def parse_card(data: Any, path: Path) -> ModelCard:
     card = ModelCard(path, data)
     card.input  # noqa: B018 - validates the tensor descriptions now, with a clear message
     card.output  # noqa: B018
+    card.output_kind  # noqa: B018
     return card

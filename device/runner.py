@@ -1,7 +1,9 @@
 """Run a TFLite classifier on batches of prepared 28x28 images, hiding quantization.
 
 Works for int8 models (the default) and float reference models alike: images go in as float32
-in [0, 1], probabilities come out as float32.
+in [0, 1], probabilities come out as float32. Whether the model's output is already
+probabilities or logits (its card's `output_kind`) is the caller's to say; the conversion is
+`outputs.to_probabilities`, the same for every backend.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ import threading
 import numpy as np
 
 from .backends import InterpreterLike
+from .outputs import PROBABILITIES, last_op, to_probabilities
 
 
 class Runner:
-    def __init__(self, interpreter: InterpreterLike) -> None:
+    def __init__(
+        self, interpreter: InterpreterLike, output_kind: str = PROBABILITIES, max_batch: int | None = None
+    ) -> None:
         self._it = interpreter
+        self.output_kind = output_kind
+        self.max_batch = max_batch  # the backend's (backends/base.py): None = any
         self._it.allocate_tensors()
         self._in = self._it.get_input_details()[0]
         self._out = self._it.get_output_details()[0]
@@ -51,17 +58,23 @@ class Runner:
         info = np.iinfo(dtype)
         return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
 
-    def _dequantize(self, y: np.ndarray) -> np.ndarray:
-        if self._out["dtype"] == np.float32:
-            return y.astype(np.float32)
-        scale, zero = self._out["quantization"]
-        return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
+    @property
+    def last_op(self) -> str | None:
+        """The op that writes the output (e.g. "SOFTMAX"), None when the interpreter does not say."""
+        return last_op(self._it)
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """images (N, 28, 28) float in [0, 1] → probabilities (N, classes): 10, or 11 with "none"."""
+        raw = self.raw(images, batch_size)
+        return to_probabilities(raw, self._out, self.output_kind)
+
+    def raw(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """images (N, 28, 28) float in [0, 1] → the output tensor as the interpreter gave it
+        (int8 scores or logits for an int8 model), (N, ...)."""
         images = np.asarray(images, dtype=np.float32)
         if images.ndim == 2:
             images = images[None]
+        batch_size = min(batch_size, self.max_batch or batch_size)
         outs = []
         with self._lock:
             for start in range(0, len(images), batch_size):
@@ -69,7 +82,7 @@ class Runner:
                 self._resize(len(chunk))
                 self._it.set_tensor(self._in["index"], self._quantize(chunk))
                 self._it.invoke()
-                outs.append(self._dequantize(self._it.get_tensor(self._out["index"])))
+                outs.append(self._it.get_tensor(self._out["index"]).copy())
         if not outs:
-            return np.zeros((0, int(self._out["shape"][-1])), np.float32)
+            return np.zeros((0, *(int(v) for v in self._out["shape"][1:])), self._out["dtype"])
         return np.concatenate(outs, axis=0)

@@ -116,7 +116,7 @@ def load_stroke_model(
 ) -> StrokeModel:
     """Read and verify a stroke model package (the digit model's trust policy), check its tensors
     against its card, and self-test it on the shipped pen digits."""
-    from .loader import KNOWN_LABELS, _check_tensor, _first_line
+    from .loader import KNOWN_LABELS, _check_tensor, _first_line, check_output_kind
 
     package = ModelPackage.read(path)
     card = package.card
@@ -133,11 +133,13 @@ def load_stroke_model(
     trust = package.verify(policy or TrustPolicy())
     chosen = get_backend(backend)
     try:
-        runner = Runner(chosen.interpreter(package.model_bytes, num_threads=num_threads or 1))
+        interpreter = chosen.interpreter(package.model_bytes, num_threads=num_threads or 1)
+        runner = Runner(interpreter, card.output_kind, chosen.max_batch)
     except (ValueError, RuntimeError) as e:
         raise NotATFLiteModelError(f"not a valid TFLite model: {where} ({_first_line(e)})") from None
     _check_tensor(runner.input_details, card.input, "input", where)
     _check_tensor(runner.output_details, card.output, "output", where)
+    check_output_kind(runner, card.output_kind, where)
     if card.output.shape[-1] != len(card.labels):
         raise ModelShapeError(f"shape mismatch: {where} outputs do not match its labels")
     model = StrokeModel(package, runner, chosen.name, trust)

@@ -125,15 +125,16 @@ def test_quantization_mismatch(model_copy):
 
 @pytest.fixture(scope="module")
 def untrained_model(tmp_path_factory) -> Path:
-    """A real, well-formed int8 model with the right tensors but untrained weights."""
+    """A real, well-formed int8 model with the right tensors but untrained weights, exported as
+    the trainer exports (ending at its logits, like the bundled model)."""
     import keras
-    from digitkiosk.train.export import convert
+    from digitkiosk.train.export import convert, strip_softmax
     from digitkiosk.train.model import build_model
 
     keras.utils.set_random_seed(0)
     d = tmp_path_factory.mktemp("untrained")
     rng = np.random.default_rng(0)
-    data = convert(build_model(), rng.integers(0, 255, (50, 28, 28), dtype=np.uint8))
+    data = strip_softmax(convert(build_model(), rng.integers(0, 255, (50, 28, 28), dtype=np.uint8)))
     (d / "untrained.tflite").write_bytes(data)
     return d / "untrained.tflite"
 

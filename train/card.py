@@ -15,6 +15,7 @@ from digitkiosk.device.backends import get_backend
 from digitkiosk.device.fileutil import atomic_write_text, sha256_bytes
 from digitkiosk.device.mnist_prep import PREP_ID
 from digitkiosk.device.modelcard import CARD_FORMAT
+from digitkiosk.device.outputs import LOGITS
 
 from .data import Mnist
 from .evaluate import (
@@ -88,11 +89,11 @@ def finish(
     int8_path, float_path = export(model, x_repr, out, name)
     int8_bytes, float_bytes = int8_path.read_bytes(), float_path.read_bytes()
     backend = get_backend("auto")
-    int8 = tflite_runner(int8_bytes, backend.name)
+    int8 = tflite_runner(int8_bytes, backend.name, LOGITS)
     # The card records the tensors as exported (batch 1): read them before predict() resizes.
     input_spec, output_spec = tensor_spec(int8.input_details), tensor_spec(int8.output_details)
     probs_int8 = predict_u8(int8, data.x_test)
-    probs_float = predict_u8(tflite_runner(float_bytes, backend.name), data.x_test)
+    probs_float = predict_u8(tflite_runner(float_bytes, backend.name, LOGITS), data.x_test)
     m_int8 = compute_metrics(data.y_test, probs_int8)
     m_float = compute_metrics(data.y_test, probs_float)
     reject = choose_reject_threshold(y_val, predict_u8(int8, x_val))
@@ -102,6 +103,7 @@ def finish(
         **card_head(name, info.version, int8_path.name, int8_bytes),
         "input": input_spec,
         "output": output_spec,
+        "output_kind": LOGITS,  # export.strip_softmax: the device computes the softmax
         # "none" (not a digit, train/negatives.py) when the model has an eleventh output.
         "labels": LABELS + ["none"] * (int(model.output_shape[-1]) - len(LABELS)),
         "preprocessing": PREP_ID,

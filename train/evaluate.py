@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from digitkiosk.device.backends import get_backend
 from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text
+from digitkiosk.device.outputs import LOGITS, PROBABILITIES
 from digitkiosk.device.recognizer import answers as device_answers  # the device's own rule
 from digitkiosk.device.runner import Runner
 
@@ -27,9 +28,14 @@ TARGET_ACCEPTED_ERROR = 0.005
 THRESHOLD_BOUNDS = (0.4, 0.9)
 
 
-def tflite_runner(model_bytes: bytes, backend: str | None = "auto") -> Runner:
-    """A runner on the device's interpreter (two threads: this is the workstation)."""
-    return Runner(get_backend(backend).interpreter(model_bytes, num_threads=2))
+def tflite_runner(model_bytes: bytes, backend: str | None = "auto", output_kind: str | None = None) -> Runner:
+    """A runner on the device's interpreter (two threads: this is the workstation), giving
+    probabilities. `output_kind` None: read from the model itself (logits unless it ends in a
+    SOFTMAX), as the trainer evaluates files without cards (and older runs' softmax models)."""
+    chosen = get_backend(backend)
+    runner = Runner(chosen.interpreter(model_bytes, num_threads=2), max_batch=chosen.max_batch)
+    runner.output_kind = output_kind or (PROBABILITIES if runner.last_op == "SOFTMAX" else LOGITS)
+    return runner
 
 
 def predict_u8(runner: Runner, images_u8: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text
 from digitkiosk.device.line_reader import BLANK_LABEL, LINE_HEIGHT, LINE_PREP_ID, LINE_WIDTH, greedy_decode
+from digitkiosk.device.outputs import LOGITS
 
 from .amounts import score
 from .line_data import StripBank, epoch_lines, load_fields, prepared
@@ -154,12 +155,15 @@ def fit(args: argparse.Namespace, out: Path) -> dict:
 
 
 def export_int8(model, representative: np.ndarray) -> bytes:
-    """Full-integer int8 (input and output), softmax included, calibrated on training lines."""
+    """Full-integer int8 (input and output), calibrated on training lines, ending at the logits:
+    converted with its softmax, which is then stripped (export.strip_softmax, as for the digit
+    model: the logits the softmax model computes); the device computes the softmax."""
     import keras
 
-    from .export import convert
+    from .export import convert, strip_softmax
 
-    return convert(keras.Model(model.input, keras.layers.Softmax(name="probs")(model.output)), representative)
+    softmax = keras.Model(model.input, keras.layers.Softmax(name="probs")(model.output))
+    return strip_softmax(convert(softmax, representative))
 
 
 def write_card(args: argparse.Namespace, result: dict, data: bytes, out: Path) -> Path:
@@ -180,10 +184,11 @@ def write_card(args: argparse.Namespace, result: dict, data: bytes, out: Path) -
         "labels": LABELS,
         "preprocessing": LINE_PREP_ID,
         "kind": "line (CTC): one softmax per output step over the labels; greedy decode, blank last",
+        "output_kind": LOGITS,
     }
     from .evaluate import tflite_runner
 
-    runner = tflite_runner(data, "auto")
+    runner = tflite_runner(data, "auto", LOGITS)
     card["input"], card["output"] = tensor_spec(runner.input_details), tensor_spec(runner.output_details)
     card_path = out / f"{name}.json"
     atomic_write_text(card_path, json.dumps(card, indent=1) + "\n")

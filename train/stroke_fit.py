@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text
+from digitkiosk.device.outputs import LOGITS
 from digitkiosk.device.stroke_reader import STROKE_PREP_ID, combine, load_stroke_model
 from digitkiosk.device.trajectory import FEATURES, POINTS, trajectory
 
@@ -212,12 +213,14 @@ def write_model(
 
     from .card import card_head, tensor_spec
     from .evaluate import tflite_runner
-    from .export import convert_samples
+    from .export import convert_samples, strip_softmax
     from .model import multiply_adds
 
-    data = convert_samples(result["model"], result["representative"])
+    # Ends at the logits (export.strip_softmax): the device computes the softmax, the same bits on
+    # every processor (device/outputs.py).
+    data = strip_softmax(convert_samples(result["model"], result["representative"]))
     model_path = atomic_write_bytes(out / f"{args.name}.tflite", data)
-    runner = tflite_runner(data, "auto")
+    runner = tflite_runner(data, "auto", LOGITS)
     input_spec, output_spec = tensor_spec(runner.input_details), tensor_spec(runner.output_details)
     figures = validation_figures(runner, val, args.digit_model, result["val_pieces"])
     reject = figures.pop("pair_reject", None)
@@ -227,7 +230,8 @@ def write_model(
         "output": output_spec,
         "labels": [*LABELS, "none"] if output_spec["shape"][-1] > 10 else LABELS,
         "preprocessing": STROKE_PREP_ID,
-        "kind": "stroke model: one softmax over the digits (and none: a piece of a digit); read "
+        "output_kind": LOGITS,
+        "kind": "stroke model: logits over the digits (and none: a piece of a digit); read "
         "beside the digit model (pair)",
         # Without a digit model to pair with, a stand-in the loader accepts; the card says so.
         "reject_threshold": reject["threshold"] if reject else 0.5,

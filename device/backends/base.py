@@ -29,6 +29,9 @@ class Backend:
     #: which kernels run the model: None = the interpreter's default (LiteRT: the XNNPACK
     #: delegate), else a member of the package's `OpResolverType`, e.g. "BUILTIN_REF".
     op_resolver: ClassVar[str | None] = None
+    #: the most digits one invoke may hold (None: any). Some interpreters' kernels compute other
+    #: int8 values for a batch than for one input on some processors (tflite_runtime.py).
+    max_batch: ClassVar[int | None] = None
 
     def interpreter_class(self) -> type:
         """Import and return the package's Interpreter class (ImportError if not installed)."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import NothingToReadError
 from ..mnist_prep import fit_to_mnist
+from ..resample import AREA, LINEAR, resize_sums, resize_u8
 from .base import _label, _odd, _stroke_width, to_gray
 
 # Stroke width MNIST-style: about 12% of the digit's larger side (2.5 px in the 20 px box).
@@ -42,12 +43,13 @@ def prepare_digit(mask: np.ndarray, soft: np.ndarray | None = None) -> np.ndarra
             return fit_to_mnist(soft.astype(np.float32) * near)
     scale = CANON / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    soft = cv2.resize((mask > 0).astype(np.float32), (nw, nh), interpolation=interpolation)
+    # The mask's share of each pixel, exactly (resample.py: sums / divisor), so the cuts below
+    # fall alike on every processor (a float32 resize gave 0.2 + 1 ulp on one and 0.2 on another).
+    soft, divisor = resize_sums(mask > 0, (nw, nh), AREA if scale < 1 else LINEAR)
     pad = CANON // 4
     canvas = np.zeros((nh + 2 * pad, nw + 2 * pad), np.uint8)
-    # A low cut keeps hairlines (area-averaged to faint grey) connected.
-    canvas[pad : pad + nh, pad : pad + nw] = (soft > 0.2).astype(np.uint8) * 255
+    # A low cut keeps hairlines (area-averaged to faint grey) connected: share > 0.2.
+    canvas[pad : pad + nh, pad : pad + nw] = (5 * soft > divisor).astype(np.uint8) * 255
     if not canvas.any():
         canvas[pad : pad + nh, pad : pad + nw] = (soft > 0).astype(np.uint8) * 255
     width = _stroke_width(canvas)
@@ -98,11 +100,8 @@ def single_digit(image: np.ndarray) -> tuple[np.ndarray, list[float]]:
         # filters below have pixels to work on.
         scale = min(SINGLE_MIN_SIDE / min(h0, w0), SINGLE_MAX_SIDE / max(h0, w0))
     size = (max(1, round(w0 * scale)), max(1, round(h0 * scale)))
-    if size != (w0, h0):
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        work = cv2.resize(gray, size, interpolation=interpolation)
-    else:
-        work = gray
+    # exact resampling (resample.py), the same pixels on every processor
+    work = resize_u8(gray, size, AREA if scale < 1 else LINEAR) if size != (w0, h0) else gray
     strength = single_ink_strength(work)
     if strength is None:
         raise NothingToReadError("nothing to read: blank image")

@@ -1,48 +1,31 @@
 """The arm64 check's comparison rules: one backend's x86-64 and arm64 runs → (problems, differences).
 
 What was measured (README, "arm64"; every layer's int8 output, `check.py --layers 600`, and the
-check's 97 digits; ai-edge-litert 2.3.0, tflite-runtime 2.14.0), hence RULES:
-- `litert-ref` (LiteRT's reference kernels): every layer identical on both machines, so any int8
-  difference on the same input fails.
-- `litert` (the default: XNNPACK runs the convolutions and the dense layer, LiteRT's builtin
-  kernel the int8 SOFTMAX after them): the logits identical, the softmax's int8 output 1 step
-  apart on some digits (13 of 600; its arm64 kernel is other code). So the logits must be
-  identical, the scores may differ by 1 step, each difference reported.
-- `tflite-runtime` 2.14: scores identical on all 697 digits, but its dense layer's logits 1 step
-  apart on 14 of the 600 (its arm64 kernel), which the softmax absorbed there and need not
-  always: logits and scores may differ by 1 step, each difference reported.
-- A photo's prepared 28x28 input (not the pen's): OpenCV's float32 `resize` differs in the last
-  bit, and its uint8 INTER_LINEAR `resize` by 1, between the two machines; after quantization the
-  int8 input differs by up to 2 steps in a few pixels. Bounded by MAX_INPUT_STEPS and reported;
-  the interpreter is still proven on those digits, given the x86-64 input (answers.py `stage`).
+check's digits; ai-edge-litert 2.3.0, tflite-runtime 2.14.0), hence one rule for every backend,
+exactness, and any difference fails (each printed, one line):
+- The models end at their int8 logits (card `output_kind: "logits"`) and the device computes the
+  softmax itself, bit-identically on every processor (device/outputs.py): the probabilities
+  must be the same bits. (Before, LiteRT's own int8 SOFTMAX kernel gave scores 1 step apart on
+  ~2% of digits.)
+- `litert` (the default: XNNPACK runs every op of the logits models) and `litert-ref` (LiteRT's
+  reference kernels): every layer identical on both machines.
+- `tflite-runtime` 2.14: identical when invoked one digit at a time, as its backend does
+  (`max_batch` 1); its batched dense layer gave 1-step logit differences on arm64.
+- The prepared 28x28 input (photos and pen alike): the resizes of the digit preparation are
+  exact integer arithmetic (device/resample.py), since OpenCV's differed.
+- The stroke model (pen path, beside the digit model): its trajectory input (float64 numpy, then
+  int8), its int8 logits and probabilities, and the pair's probabilities of every pen digit.
+So: inputs, logits, probabilities and every field of every `predict`/`strokes --json` answer.
 """
 
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
 
 import numpy as np
 
-
-class Rule(NamedTuple):
-    logits: int  # int8 steps the logits may differ by on the same input
-    scores: int  # int8 steps the scores (the model's output) may differ by on the same input
-    why: str  # the label of a difference within these bounds
-
-
-RULES = {
-    "litert-ref": Rule(0, 0, "none: exact"),
-    "litert": Rule(0, 1, "inherent (LiteRT's int8 softmax on arm64)"),
-    "tflite-runtime": Rule(1, 1, "inherent (tflite-runtime's dense layer on arm64)"),
-}
-#: Backends whose int8 outputs are proven identical on arm64 and x86-64 (any difference fails).
-EXACT = frozenset(name for name, rule in RULES.items() if rule[:2] == (0, 0))
-MAX_INPUT_STEPS = 2  # a photo's prepared input (OpenCV), int8 steps
-MAX_OTHER_INPUT_STEPS = 3  # scores of a photo digit whose prepared input differs
-MAX_BOX_PX = 2
-
-PHOTO = "inherent (photo preparation, OpenCV resize)"
+#: Backends whose outputs are demanded identical on arm64 and x86-64: all that the check runs.
+EXACT = frozenset({"litert", "litert-ref", "tflite-runtime"})
 
 
 def _max_diff(a, b) -> int:
@@ -60,35 +43,33 @@ def _where(a, b, limit: int = 6) -> str:
     return shown + (f" (+{len(idx) - limit} more)" if len(idx) > limit else "")
 
 
-def _scores(where: str, a, b, rule: Rule, problems: list, diffs: list, what: str = "scores") -> None:
-    """Scores (or logits) of the same int8 input: equal, within the rule (reported), or a problem."""
-    d = _max_diff(a, b)
-    if not d:
-        return
-    line = f"{where}: int8 {what} x86-64/arm64 {_where(a, b)}"
-    (diffs.append(f"{rule.why}: {line}") if d <= getattr(rule, what) else problems.append(line))
+def _outputs(where: str, la, lb, pa, pb, problems: list) -> None:
+    """One input's int8 logits (la, lb) and probabilities (pa, pb) on the two machines: the
+    same, bit for bit, or a problem per kind, with every position that differs."""
+    if _max_diff(la, lb):
+        problems.append(f"{where}: int8 logits x86-64/arm64 {_where(la, lb)}")
+    a, b = np.asarray(pa, np.float64), np.asarray(pb, np.float64)
+    if not (a.shape == b.shape and np.array_equal(a, b)):
+        gap = float(np.abs(a - b).max()) if a.shape == b.shape else float("inf")
+        problems.append(f"{where}: probabilities x86-64/arm64 differ by up to {gap:.3g}: {_where(a, b, 3)}")
 
 
-def compare_stage(x: dict, y: dict, names: list[str], rule: Rule) -> tuple[list[str], list[str]]:
-    """The interpreter alone, both machines given the same int8 batch: logits and scores within
-    the backend's rule."""
+def compare_stage(x: dict, y: dict, names: list[str]) -> list[str]:
+    """The interpreter alone, both machines given the same int8 batch: the same logits and the
+    same probabilities from them."""
     problems: list[str] = []
-    diffs: list[str] = []
     sx, sy = x["stage"], y["stage"]
     if sx["inputs_sha256"] != sy["inputs_sha256"]:
-        return ["interpreter stage: the two machines were not given the same int8 inputs"], []
-    rows = zip(names, sx["logits_int8"], sy["logits_int8"], sx["scores_int8"], sy["scores_int8"], strict=True)
+        return ["interpreter stage: the two machines were not given the same int8 inputs"]
+    rows = zip(names, sx["logits_int8"], sy["logits_int8"], sx["probs"], sy["probs"], strict=True)
     for name, la, lb, pa, pb in rows:
-        _scores(f"interpreter stage, {name}", la, lb, rule, problems, diffs, "logits")
-        _scores(f"interpreter stage, {name}", pa, pb, rule, problems, diffs)
-    return problems, diffs
+        _outputs(f"interpreter stage, {name}", la, lb, pa, pb, problems)
+    return problems
 
 
-def compare_answers(x: dict, y: dict, backend: str) -> tuple[list[str], list[str]]:
-    """answers.py on x86-64 (x) and arm64 (y) → (problems, differences within the bounds)."""
+def compare_answers(x: dict, y: dict) -> list[str]:
+    """answers.py on x86-64 (x) and arm64 (y) → every difference, each a problem."""
     problems: list[str] = []
-    diffs: list[str] = []
-    rule = RULES[backend]
     if y["machine"] != "aarch64":
         problems.append(f"the emulated run reports machine {y['machine']!r}, not aarch64")
     if x["model"] != y["model"]:
@@ -99,8 +80,9 @@ def compare_answers(x: dict, y: dict, backend: str) -> tuple[list[str], list[str
             f"self-test differs: {sx['accuracy']} {sx['digits']} / {sy['accuracy']} {sy['digits']}"
         )
     names = [f"self-test #{i} ({d})" for i, d in enumerate(sx["digits"])]
-    for i, (a, b) in enumerate(zip(sx["scores_int8"], sy["scores_int8"], strict=True)):
-        _scores(f"self-test #{i} (device)", a, b, rule, problems, diffs)
+    rows = zip(sx["output_int8"], sy["output_int8"], sx["probs"], sy["probs"], strict=True)
+    for i, (la, lb, pa, pb) in enumerate(rows):
+        _outputs(f"self-test #{i} (device)", la, lb, pa, pb, problems)
     for a, b in zip(x["inputs"], y["inputs"], strict=True):
         labels_a, labels_b = [d["digit"] for d in a["digits"]], [d["digit"] for d in b["digits"]]
         names += [f"{a['id']} digit {k} ({d})" for k, d in enumerate(labels_a)]
@@ -109,20 +91,25 @@ def compare_answers(x: dict, y: dict, backend: str) -> tuple[list[str], list[str
             continue
         for k, (da, db) in enumerate(zip(a["digits"], b["digits"], strict=True)):
             where = f"{a['id']} digit {k} ({da['digit']})"
-            if da["input_int8"] == db["input_int8"]:
-                _scores(f"{where} (device)", da["scores_int8"], db["scores_int8"], rule, problems, diffs)
+            if da["input_int8"] != db["input_int8"]:  # the preparation is exact: photos and pen alike
+                ia, ib = np.array(da["input_int8"]), np.array(db["input_int8"])
+                problems.append(
+                    f"{where}: prepared input differs in {int((ia != ib).sum())} of 784 pixels by up to "
+                    f"{_max_diff(ia, ib)} steps: {_where(ia, ib)}"
+                )
                 continue
-            ia, ib = np.array(da["input_int8"]), np.array(db["input_int8"])
-            line = (
-                f"{where}: prepared input differs in {int((ia != ib).sum())} of 784 pixels by up to "
-                f"{_max_diff(ia, ib)} steps; int8 scores x86-64/arm64 "
-                f"{_where(da['scores_int8'], db['scores_int8']) or 'the same'}"
+            _outputs(
+                f"{where} (device)", da["output_int8"], db["output_int8"], da["probs"], db["probs"], problems
             )
-            bad = a["kind"] == "strokes" or _max_diff(ia, ib) > MAX_INPUT_STEPS
-            bad = bad or _max_diff(da["scores_int8"], db["scores_int8"]) > MAX_OTHER_INPUT_STEPS
-            (problems.append(line) if bad else diffs.append(f"{PHOTO}: {line}"))
-    p, d = compare_stage(x, y, names, rule)
-    return problems + p, diffs + d
+    if x.get("stroke_model") != y.get("stroke_model"):
+        problems.append(f"stroke model differs: {x.get('stroke_model')} / {y.get('stroke_model')}")
+    for a, b in zip(x.get("pen", []), y.get("pen", []), strict=True):
+        where = f"{a['id']} stroke model"
+        if a["input_int8"] != b["input_int8"]:  # the trajectory: float64 numpy, then int8
+            problems.append(f"{where}: trajectory differs: {_where(a['input_int8'], b['input_int8'])}")
+            continue
+        _outputs(where, a["output_int8"], b["output_int8"], a["probs"], b["probs"], problems)
+    return problems + compare_stage(x, y, names)
 
 
 def _fields(a, b, at: str = "") -> list[str]:
@@ -135,37 +122,23 @@ def _fields(a, b, at: str = "") -> list[str]:
     return [] if a == b else [f"{at.lstrip('.')} {json.dumps(a)}/{json.dumps(b)}"]
 
 
-def compare_cli(step: str, x: str, y: str, steps: int, label: str) -> tuple[list[str], list[str]]:
-    """`digitkiosk predict|strokes --json` lines: the same texts and digits; each answer that is
-    not identical (latency aside) is reported with every field that differs. With `steps` 0 (an
-    exact backend, pen input) any difference fails; otherwise confidences may differ by `steps`
-    int8 steps and boxes by MAX_BOX_PX (other fields, such as the top 3, follow the scores)."""
-    problems: list[str] = []
-    diffs: list[str] = []
+def compare_cli(step: str, x: str, y: str) -> list[str]:
+    """`digitkiosk predict|strokes --json` lines: every answer identical (latency aside); one
+    problem per answer that is not, with every field that differs."""
     ra, rb = [json.loads(line) for line in x.splitlines()], [json.loads(line) for line in y.splitlines()]
     if len(ra) != len(rb):
-        return [f"digitkiosk {step}: {len(ra)} answers on x86-64, {len(rb)} on arm64"], []
+        return [f"digitkiosk {step}: {len(ra)} answers on x86-64, {len(rb)} on arm64"]
+    problems: list[str] = []
     for a, b in zip(ra, rb, strict=True):
         a.pop("latency_ms", None), b.pop("latency_ms", None)
-        if a == b:
-            continue
-        da, db = a.get("digits", [a]), b.get("digits", [b])
-        what = f"digitkiosk {step} --json: {a.get('path', a.get('id'))}: x86-64/arm64 "
-        line = what + "; ".join(_fields(a, b))
-        bad = steps == 0 or (a.get("text"), a.get("error"), [d.get("digit") for d in da]) != (
-            b.get("text"),
-            b.get("error"),
-            [d.get("digit") for d in db],
-        )
-        for p, q in zip(da, db, strict=not bad):
-            bad |= abs(p.get("confidence", 0) - q.get("confidence", 0)) > steps / 256 + 1e-4
-            bad |= "box" in p and _max_diff(p["box"], q.get("box")) > MAX_BOX_PX
-        (problems.append(line) if bad else diffs.append(f"{label}: {line}"))
-    return problems, diffs
+        if a != b:
+            where = a.get("path", a.get("id"))
+            problems.append(f"digitkiosk {step} --json: {where}: x86-64/arm64 " + "; ".join(_fields(a, b)))
+    return problems
 
 
-def compare(native: dict, arm: dict, backend: str) -> tuple[list[str], list[str]]:
-    """Every difference between the native and the arm64 runs: (problems, differences reported)."""
+def compare(native: dict, arm: dict) -> list[str]:
+    """Every difference between one backend's native and arm64 runs, each a problem."""
     problems: list[str] = []
     for step, a in arm.items():
         for side, r in (("x86-64", native.get(step, {"rc": 0})), ("arm64", a)):
@@ -173,19 +146,12 @@ def compare(native: dict, arm: dict, backend: str) -> tuple[list[str], list[str]
                 tail = " | ".join(r["stderr"].strip().splitlines()[-3:])
                 problems.append(f"{step} on {side}: {describe_exit(r['rc'])}: {tail}")
     if problems:
-        return problems, []
+        return problems
     x, y = json.loads(native["answers"]["stdout"]), json.loads(arm["answers"]["stdout"])
-    problems, diffs = compare_answers(x, y, backend)
-    # Pen digits are prepared identically, so their confidences follow the interpreter's rule;
-    # photos' prepared inputs may differ (PHOTO), so theirs only within those bounds.
-    rule = RULES[backend]
-    photo = PHOTO if backend in EXACT else f"{PHOTO} or {rule.why}"
-    bounds = {"strokes": (rule.scores, rule.why), "predict": (MAX_OTHER_INPUT_STEPS, photo)}
-    for step, (steps, label) in bounds.items():
+    problems = compare_answers(x, y)
+    for step in ("strokes", "predict"):
         if step in arm:
-            p, d = compare_cli(step, native[step]["stdout"], arm[step]["stdout"], steps, label)
-            problems += p
-            diffs += d
+            problems += compare_cli(step, native[step]["stdout"], arm[step]["stdout"])
     if "bench" in arm:
         bench = json.loads(arm["bench"]["stdout"])
         for key in (
@@ -196,7 +162,7 @@ def compare(native: dict, arm: dict, backend: str) -> tuple[list[str], list[str]
         ):
             if not bench.get(key):
                 problems.append(f"digitkiosk bench on arm64 gave no {key}")
-    return problems, diffs
+    return problems
 
 
 def describe_exit(rc: int) -> str:

@@ -1,0 +1,92 @@
+"""What a model's output is, and its conversion to class probabilities: the one place for both.
+
+A card's `output_kind` says what the model's output tensor holds:
+- "logits" (models from digitnet 1.4.1 and linenet 1.0.1 on): the int8 logits; the device computes
+  the softmax itself (`to_probabilities`);
+- "probabilities" (a card without the field: every older card, signed ones included, and the
+  candidates in models/candidates/): the model ends in its own int8 SOFTMAX; the output is only
+  dequantized.
+
+Why the device computes the softmax (README, "arm64"): LiteRT's optimized int8 SOFTMAX kernel gives
+scores 1 step apart on arm64 and x86-64 for ~2% of digits although its input, the int8 logits, is
+identical on both. Computed here from the int8 logits, the probabilities are bit-identical on every
+processor: exp is taken from a table computed in decimal arithmetic (libmpdec: integer code,
+correctly rounded), not from the platform's libm or numpy's SIMD exp, and the rest is IEEE
+additions in a fixed order and divisions, which every processor rounds alike.
+They differ from the int8 softmax's output by less than 1/256 (its step), which is what the
+reject threshold was chosen on.
+"""
+
+from __future__ import annotations
+
+import decimal
+import functools
+
+import numpy as np
+
+from .errors import ModelCardError
+
+LOGITS = "logits"
+PROBABILITIES = "probabilities"
+OUTPUT_KINDS = (LOGITS, PROBABILITIES)
+
+
+def output_kind(card_data: dict, where: object = "model card") -> str:
+    """A card's `output_kind`: "probabilities" when absent (cards older than the field)."""
+    kind = card_data.get("output_kind", PROBABILITIES)
+    if kind not in OUTPUT_KINDS:
+        raise ModelCardError(f"{where}: 'output_kind' must be one of {', '.join(OUTPUT_KINDS)}, not {kind!r}")
+    return kind
+
+
+@functools.lru_cache(maxsize=16)
+def _exp_table(scale: float, steps: int) -> np.ndarray:
+    """exp(-k * scale) for k = 0 .. steps-1, as float64, the same bits on every processor."""
+    ctx = decimal.Context(prec=40)
+    s = decimal.Decimal(scale)  # the float's exact value
+    return np.array([float(ctx.exp(ctx.multiply(decimal.Decimal(-k), s))) for k in range(steps)], np.float64)
+
+
+def softmax_quantized(q: np.ndarray, scale: float) -> np.ndarray:
+    """Integer logits q (..., C) of one quantization scale (the zero point cancels) → softmax
+    over the last axis, float64, bit-identical on every processor for the same q."""
+    q = np.asarray(q, np.int64)
+    k = q.max(axis=-1, keepdims=True) - q  # >= 0; the best class is exp(0) = 1
+    span = int(k.max()) + 1 if k.size else 1
+    e = _exp_table(float(scale), max(span, 256))[k]
+    # A running sum is added strictly left to right (np.sum's pairwise order is numpy's own).
+    total = np.cumsum(e, axis=-1)[..., -1:]
+    return e / total
+
+
+def softmax_float(x: np.ndarray) -> np.ndarray:
+    """Float logits (a float reference model) → softmax over the last axis (not claimed exact)."""
+    x = np.asarray(x, np.float64)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def to_probabilities(raw: np.ndarray, details: dict, kind: str) -> np.ndarray:
+    """The output tensor as the interpreter returned it (`details`: its get_output_details entry)
+    → class probabilities, float32, over the last axis."""
+    quantized = np.dtype(details["dtype"]) != np.float32
+    scale, zero = details["quantization"] if quantized else (1.0, 0)
+    if kind == PROBABILITIES:
+        if not quantized:
+            return raw.astype(np.float32)
+        return ((raw.astype(np.float32) - zero) * scale).astype(np.float32)
+    if quantized:
+        return softmax_quantized(raw, scale).astype(np.float32)
+    return softmax_float(raw).astype(np.float32)
+
+
+def last_op(interpreter) -> str | None:
+    """The name of the op that writes the model's output (None when the interpreter does not
+    tell): all three TFLite packages have `_get_ops_details`; delegate nodes are skipped."""
+    try:
+        ops = interpreter._get_ops_details()
+        output = interpreter.get_output_details()[0]["index"]
+    except (AttributeError, ValueError, RuntimeError, IndexError, KeyError):
+        return None
+    names = [o["op_name"] for o in ops if output in list(o["outputs"]) and o["op_name"] != "DELEGATE"]
+    return names[-1] if names else None
