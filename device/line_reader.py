@@ -24,8 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .backends import get_backend
-from .errors import DigitkioskError, ModelError, ModelShapeError, NotATFLiteModelError, SelfTestFailedError
+from .errors import DigitkioskError, ModelError, ModelShapeError, SelfTestFailedError
 from .package import ModelPackage, TrustPolicy
 from .runner import Runner
 
@@ -166,7 +165,7 @@ def load_line_model(
 ) -> LineModel:
     """Read and verify a line model package (the same trust policy as the digit model), check its
     tensors against its card, and self-test it (an empty field reads as nothing)."""
-    from .loader import _check_tensor, _first_line, check_output_kind
+    from .loader import _first_line, open_runner
 
     package = ModelPackage.read(path)
     card = package.card
@@ -179,21 +178,8 @@ def load_line_model(
             f"line model {package.model_path}: labels must be the ten digits and {BLANK_LABEL!r}"
         )
     trust = package.verify(policy or TrustPolicy())
-    chosen = get_backend(backend)
-    threads = num_threads or 1
-    try:
-        interpreter = chosen.interpreter(package.model_bytes, num_threads=threads)
-        runner = Runner(interpreter, card.output_kind, chosen.max_batch)
-    except (ValueError, RuntimeError) as e:
-        raise NotATFLiteModelError(
-            f"not a valid TFLite model: {package.model_path} ({_first_line(e)})"
-        ) from None
-    _check_tensor(runner.input_details, card.input, "input", package.model_path)
-    _check_tensor(runner.output_details, card.output, "output", package.model_path)
-    check_output_kind(runner, card.output_kind, package.model_path)
-    if card.output.shape[-1] != len(card.labels):
-        raise ModelShapeError(f"shape mismatch: {package.model_path} outputs do not match its labels")
-    model = LineModel(package, runner, chosen.name, trust, card.labels.index(BLANK_LABEL))
+    runner, backend_name = open_runner(card, package.model_bytes, package.model_path, backend, num_threads)
+    model = LineModel(package, runner, backend_name, trust, card.labels.index(BLANK_LABEL))
     try:
         empty = model.probs(np.zeros((1, LINE_HEIGHT, LINE_WIDTH), np.float32))[0]
     except (ValueError, RuntimeError) as e:

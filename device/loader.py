@@ -146,6 +146,19 @@ def load_package(
 def _build(
     card: ModelCard, data: bytes, digest: str, path: Path, backend_name: str | None, num_threads: int | None
 ) -> LoadedModel:
+    runner, backend = open_runner(card, data, path, backend_name, num_threads)
+    if card.labels not in (KNOWN_LABELS[:10], KNOWN_LABELS):
+        raise ModelShapeError(f"{path}: labels must be the digits 0-9, optionally none (not a digit) last")
+    accuracy = _self_test(runner, path)
+    return LoadedModel(card, runner, backend, path, digest, accuracy)
+
+
+def open_runner(
+    card: ModelCard, data: bytes, path: Path, backend_name: str | None, num_threads: int | None
+) -> tuple[Runner, str]:
+    """A verified package's bytes → a runner on the chosen backend, its tensors checked against
+    the card (shapes, dtypes, quantization, what the output is, one output per label), and the
+    backend's name. The one way every model (digits, lines, strokes) gets an interpreter."""
     backend = get_backend(backend_name)
     try:
         interpreter = backend.interpreter(data, num_threads=num_threads or 1)
@@ -159,10 +172,7 @@ def _build(
         raise ModelShapeError(
             f"shape mismatch: {path} has {card.output.shape[-1]} outputs for {len(card.labels)} labels"
         )
-    if card.labels not in (KNOWN_LABELS[:10], KNOWN_LABELS):
-        raise ModelShapeError(f"{path}: labels must be the digits 0-9, optionally none (not a digit) last")
-    accuracy = _self_test(runner, path)
-    return LoadedModel(card, runner, backend.name, path, digest, accuracy)
+    return runner, backend.name
 
 
 def _check_tensor(details: dict, spec, which: str, path: Path) -> None:
@@ -201,7 +211,16 @@ def _self_test(runner: Runner, path: Path) -> float:
     except (ValueError, RuntimeError) as e:
         raise SelfTestFailedError(f"self-test failed: {path} does not run ({_first_line(e)})") from None
     # Ten digits, or ten and "none" (not a digit); the card's labels say which (checked above).
-    if probs.ndim != 2 or probs.shape[0] != len(labels) or probs.shape[1] not in (10, 11):
+    return check_self_test(probs, labels, path, (10, 11), "test digits")
+
+
+def check_self_test(
+    probs: np.ndarray, labels: np.ndarray, path: Path, classes: tuple[int, ...], what: str
+) -> float:
+    """A model's probabilities on the shipped self-test examples (`what`) → its accuracy, or
+    SelfTestFailedError when the output is malformed (not `classes` columns, not finite, not
+    summing to 1) or reads fewer than SELFTEST_MIN_ACCURACY of them. For every model kind."""
+    if probs.ndim != 2 or probs.shape[0] != len(labels) or probs.shape[1] not in classes:
         raise SelfTestFailedError(f"self-test failed: {path} gives malformed output {probs.shape}")
     if not np.isfinite(probs).all():
         raise SelfTestFailedError(f"self-test failed: {path} gives malformed output {probs.shape}")
@@ -210,7 +229,7 @@ def _self_test(runner: Runner, path: Path) -> float:
     accuracy = float((probs.argmax(axis=1) == labels).mean())
     if accuracy < SELFTEST_MIN_ACCURACY:
         raise SelfTestFailedError(
-            f"self-test failed: {path} reads {accuracy:.0%} of the shipped test digits "
+            f"self-test failed: {path} reads {accuracy:.0%} of the shipped {what} "
             f"(needs {SELFTEST_MIN_ACCURACY:.0%})"
         )
     return accuracy

@@ -25,8 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends import get_backend
-from .errors import DigitkioskError, ModelError, ModelShapeError, NotATFLiteModelError, SelfTestFailedError
+from .errors import DigitkioskError, ModelError, ModelShapeError, SelfTestFailedError
 from .package import ModelPackage, TrustPolicy
 from .runner import Runner
 from .strokes import Stroke, parse_strokes
@@ -37,7 +36,6 @@ log = logging.getLogger(__name__)
 STROKE_PREP_ID = f"trajectory-{POINTS}x{FEATURES}-v1"
 DEFAULT_STROKE_MODEL = "strokenet.tflite"
 DIGITS = 10
-SELFTEST_MIN_ACCURACY = 0.9
 
 
 @dataclass
@@ -116,7 +114,7 @@ def load_stroke_model(
 ) -> StrokeModel:
     """Read and verify a stroke model package (the digit model's trust policy), check its tensors
     against its card, and self-test it on the shipped pen digits."""
-    from .loader import KNOWN_LABELS, _check_tensor, _first_line, check_output_kind
+    from .loader import KNOWN_LABELS, _first_line, check_self_test, open_runner
 
     package = ModelPackage.read(path)
     card = package.card
@@ -131,33 +129,14 @@ def load_stroke_model(
     if not 0.0 < card.reject_threshold < 1.0:
         raise ModelError(f"stroke model {where}: its card needs the pair's reject_threshold (0 to 1)")
     trust = package.verify(policy or TrustPolicy())
-    chosen = get_backend(backend)
-    try:
-        interpreter = chosen.interpreter(package.model_bytes, num_threads=num_threads or 1)
-        runner = Runner(interpreter, card.output_kind, chosen.max_batch)
-    except (ValueError, RuntimeError) as e:
-        raise NotATFLiteModelError(f"not a valid TFLite model: {where} ({_first_line(e)})") from None
-    _check_tensor(runner.input_details, card.input, "input", where)
-    _check_tensor(runner.output_details, card.output, "output", where)
-    check_output_kind(runner, card.output_kind, where)
-    if card.output.shape[-1] != len(card.labels):
-        raise ModelShapeError(f"shape mismatch: {where} outputs do not match its labels")
-    model = StrokeModel(package, runner, chosen.name, trust)
+    runner, backend_name = open_runner(card, package.model_bytes, where, backend, num_threads)
+    model = StrokeModel(package, runner, backend_name, trust)
     groups, labels = selftest_strokes()
     try:
         probs = model.probs(groups)
     except (ValueError, RuntimeError) as e:
         raise SelfTestFailedError(f"self-test failed: {where} does not run ({_first_line(e)})") from None
-    if probs.shape != (len(labels), len(card.labels)) or not np.isfinite(probs).all():
-        raise SelfTestFailedError(f"self-test failed: {where} gives malformed output {probs.shape}")
-    if np.abs(probs.sum(axis=1) - 1.0).max() > 0.05:
-        raise SelfTestFailedError(f"self-test failed: {where} does not output probabilities")
-    accuracy = float((probs.argmax(axis=1) == labels).mean())
-    if accuracy < SELFTEST_MIN_ACCURACY:
-        raise SelfTestFailedError(
-            f"self-test failed: {where} reads {accuracy:.0%} of the shipped pen digits "
-            f"(needs {SELFTEST_MIN_ACCURACY:.0%})"
-        )
+    check_self_test(probs, labels, where, (len(card.labels),), "pen digits")
     log.info("loaded stroke model %s %s (%s)", card.name, card.version, trust)
     return model
 
