@@ -17,14 +17,10 @@ import queue
 import signal
 import time
 import tkinter as tk
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..events import EventLog
 from ..loader import LoadedModel
 from ..model_watch import ModelChange, ModelWatcher
-from ..package import TrustPolicy
 from ..recognizer import Recognizer
 from . import theme
 from .camera_mode import CameraMode
@@ -36,12 +32,10 @@ from .controller import (
     present,
     stroke_width_for_screen,
 )
+from .options import KioskOptions
 from .reading import read_canvas
 from .screen import KioskScreen
 from .worker import RecognitionWorker, Request, Result
-
-if TYPE_CHECKING:
-    from ..samples import SampleStore
 
 log = logging.getLogger(__name__)
 
@@ -52,23 +46,6 @@ SLOW_POLL_MS = 100
 NOTICE_MS = 20_000
 X_TIME_WRAP = 1 << 32
 SHIFT_MASK = 0x0001
-
-
-@dataclass
-class KioskOptions:
-    fullscreen: bool = True
-    events: Path | None = None
-    idle_clear_s: float = 0.0
-    camera: str | None = None
-    model_path: Path | None = None
-    backend: str | None = None
-    threads: int | None = None
-    watch_interval_s: float = 1.0
-    policy: TrustPolicy | None = None  # hot reloads verify like the first load (default: TrustPolicy())
-    sample_store: SampleStore | None = None  # corrections on (--samples): corrections.py
-    samples_refused: str = ""  # why --samples could not be used (the kiosk runs on without it)
-    keep_unconfirmed: bool = False  # --samples-all
-    pad_idle_s: float = 15.0
 
 
 def _model_text(model: LoadedModel) -> str:
