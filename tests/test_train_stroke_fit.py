@@ -45,3 +45,15 @@ def test_bad_pen_file_is_one_line(tmp_path: Path, capsys):
     assert stroke_fit.main(["--pen", str(bad), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "bad.jsonl:2" in err and "Traceback" not in err
+
+
+def test_digit_model_that_does_not_load_is_one_line(tmp_path: Path, shared_data: Path, capsys):
+    pen = tmp_path / "pen.jsonl"
+    pen.write_text("\n".join((shared_data / "pendigits/train.jsonl").read_text().splitlines()[::20]) + "\n")
+    missing = tmp_path / "nowhere.json"
+    assert (
+        stroke_fit.main(["--pen", str(pen), "--digit-model", str(missing), "--out", str(tmp_path / "o")]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "--digit-model" in err and "nowhere.json" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()  # nothing written

@@ -85,8 +85,15 @@ def parse_source(spec: str, default_repeat: int) -> tuple[str, int]:
     return spec, default_repeat
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def source_name(path: str | Path) -> str:
+    """A source's name in cards: its folder for a split file (`pendigits/train.jsonl` gives
+    "pendigits"), else the file's stem."""
+    path = Path(path)
+    return path.parent.name if path.stem in ("train", "test") else path.stem
 
 
 def load_pen(
@@ -105,8 +112,9 @@ def load_pen(
     rows = load_jsonl(path)
     if not rows:
         raise DataError(f"{path}: no pen digits")
-    name = path.parent.name if path.stem in ("train", "test") else path.stem
-    return pen_source(name, str(path), _sha256(path), rows, repeat, hold_out, variation, seed)
+    return pen_source(
+        source_name(path), str(path), file_sha256(path), rows, repeat, hold_out, variation, seed
+    )
 
 
 def pen_source(
@@ -260,7 +268,7 @@ def load_scans(root: str | Path, repeat: int, hold_out: bool = True) -> SourceDa
         kind="scans",
         path=str(root),
         repeat=repeat,
-        sha256=_sha256(ann),
+        sha256=file_sha256(ann),
         x_train=xt,
         y_train=yt,
         x_val=xv,

@@ -99,13 +99,13 @@ def digit_pieces(records: list[dict], digit_model) -> list[dict]:
     if not pieces:
         return []
     probs = digit_model.predict_probs(np.stack([strokes_to_mnist(p["strokes"]) for p in pieces]))
-    return [p for p, q in zip(pieces, probs, strict=True) if q[:10].max() < PIECE_CLEAR]
+    return [p for p, q in zip(pieces, probs, strict=True) if q[:NONE].max() < PIECE_CLEAR]
 
 
 def load_sources(paths: list[str]) -> tuple[list[dict], list[dict], list[dict]]:
     """→ (training records, validation records, one card entry per source)."""
     from .pendigits import load_jsonl
-    from .sources import _sha256, validation_rows
+    from .sources import file_sha256, source_name, validation_rows
 
     train: list[dict] = []
     val: list[dict] = []
@@ -113,7 +113,7 @@ def load_sources(paths: list[str]) -> tuple[list[dict], list[dict], list[dict]]:
     for path in paths:
         rows = load_jsonl(path)
         held = validation_rows(rows)
-        name = Path(path).parent.name if Path(path).stem in ("train", "test") else Path(path).stem
+        name = source_name(path)
         for r, h in zip(rows, held, strict=True):
             r["source"] = name
             (val if h else train).append(r)
@@ -121,7 +121,7 @@ def load_sources(paths: list[str]) -> tuple[list[dict], list[dict], list[dict]]:
             {
                 "name": name,
                 "path": str(path),
-                "sha256": _sha256(Path(path)),
+                "sha256": file_sha256(Path(path)),
                 "train_digits": int((~held).sum()),
                 "validation_digits": int(held.sum()),
             }
@@ -172,8 +172,9 @@ def fit(args: argparse.Namespace, train: list[dict], val: list[dict], pieces: li
     }
 
 
-def validation_figures(runner, val: list[dict], digit_model: str | None, pieces: list[dict]) -> dict:
-    """Per source and overall: the stroke model alone; with a digit model, it alone and the pair,
+def validation_figures(runner, val: list[dict], digit_model, pieces: list[dict]) -> dict:
+    """Per source and overall: the stroke model alone; with a digit model (the device's loaded
+    model, or None), it alone and the pair,
     and the pair's reject threshold (chosen on all validation writers' digits together); and how
     many pieces of the validation writers' digits the stroke model reads as "none"."""
     from .evaluate import choose_reject_threshold
@@ -183,16 +184,14 @@ def validation_figures(runner, val: list[dict], digit_model: str | None, pieces:
     sources = np.array([r["source"] for r in val])
     probs = {"stroke_model": stroke_probs}
     out: dict = {}
-    if digit_model:
-        from digitkiosk.device.loader import load_model
-        from digitkiosk.device.package import TrustPolicy
+    if digit_model is not None:
         from digitkiosk.device.strokes import strokes_to_mnist
 
-        digits = load_model(digit_model, policy=TrustPolicy(allow_unsigned=True))
-        probs["digit_model"] = digits.predict_probs(np.stack([strokes_to_mnist(r["strokes"]) for r in val]))
+        images = np.stack([strokes_to_mnist(r["strokes"]) for r in val])
+        probs["digit_model"] = digit_model.predict_probs(images)
         probs["pair"] = combine(probs["digit_model"], stroke_probs)
         out["pair_reject"] = choose_reject_threshold(y, probs["pair"])
-        out["digit_model"] = digits.describe()
+        out["digit_model"] = digit_model.describe()
     for name in [*sorted(set(sources)), "all"]:
         rows = np.ones(len(y), bool) if name == "all" else sources == name
         out[name] = {"digits": int(rows.sum())} | {
@@ -205,7 +204,7 @@ def validation_figures(runner, val: list[dict], digit_model: str | None, pieces:
 
 
 def write_model(
-    args: argparse.Namespace, result: dict, entries: list[dict], val: list[dict], out: Path
+    args: argparse.Namespace, result: dict, entries: list[dict], val: list[dict], out: Path, digit_model
 ) -> Path:
     """Export int8, evaluate it through the device's interpreter, write the card, and load the
     package back through the device's own verified loader (self-test included)."""
@@ -222,7 +221,7 @@ def write_model(
     model_path = atomic_write_bytes(out / f"{args.name}.tflite", data)
     runner = tflite_runner(data, "auto", LOGITS)
     input_spec, output_spec = tensor_spec(runner.input_details), tensor_spec(runner.output_details)
-    figures = validation_figures(runner, val, args.digit_model, result["val_pieces"])
+    figures = validation_figures(runner, val, digit_model, result["val_pieces"])
     reject = figures.pop("pair_reject", None)
     card = {
         **card_head(args.name, args.model_version, model_path.name, data),
@@ -296,13 +295,21 @@ def main(argv: list[str] | None = None) -> int:
     if not train or not val:
         print("digitkiosk-train: error: need training and validation writers", file=sys.stderr)
         return 2
+    from digitkiosk.device.errors import DigitkioskError
+
     pieces: list[dict] = []
     val_pieces: list[dict] = []
-    if args.digit_model and not args.no_pieces:
+    digits = None
+    if args.digit_model:  # loaded once: it picks the pieces and is paired with for the figures
         from digitkiosk.device.loader import load_model
         from digitkiosk.device.package import TrustPolicy
 
-        digits = load_model(args.digit_model, policy=TrustPolicy(allow_unsigned=True))
+        try:
+            digits = load_model(args.digit_model, policy=TrustPolicy(allow_unsigned=True))
+        except DigitkioskError as e:
+            print(f"digitkiosk-train: error: --digit-model: {e}", file=sys.stderr)
+            return 2
+    if digits is not None and not args.no_pieces:
         pieces, val_pieces = digit_pieces(train, digits), digit_pieces(val, digits)
         log.info("pieces of digits (none): %d training, %d validation", len(pieces), len(val_pieces))
     out = Path(args.out)
@@ -310,10 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     result = fit(args, train, val, pieces)
     result["val_pieces"] = val_pieces
     result["model"].save(out / f"{args.name}.keras")
-    from digitkiosk.device.errors import DigitkioskError
-
     try:
-        write_model(args, result, entries, val, out)
+        write_model(args, result, entries, val, out, digits)
     except DigitkioskError as e:  # e.g. too short a run to pass the device's self-test
         print(f"digitkiosk-train: error: the device refuses the trained model: {e}", file=sys.stderr)
         return 1
