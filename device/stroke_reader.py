@@ -27,6 +27,7 @@ import numpy as np
 
 from .errors import DigitkioskError, ModelError, ModelShapeError, SelfTestFailedError
 from .package import ModelPackage, TrustPolicy
+from .recognizer import DIGITS
 from .runner import Runner
 from .strokes import Stroke, parse_strokes
 from .trajectory import FEATURES, POINTS, trajectories
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 
 STROKE_PREP_ID = f"trajectory-{POINTS}x{FEATURES}-v1"
 DEFAULT_STROKE_MODEL = "strokenet.tflite"
-DIGITS = 10
 
 
 @dataclass
