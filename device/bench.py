@@ -28,12 +28,15 @@ t0 = time.perf_counter()
 from digitkiosk.device.loader import load_model, selftest_digits
 from digitkiosk.device.package import TrustPolicy
 from digitkiosk.device.recognizer import Recognizer
-model, backend, threads, trust_dir, unsigned, pen = sys.argv[1:7]
+model, backend, threads, trust_dir, unsigned, pen, paper = sys.argv[1:8]
 policy = TrustPolicy(trust_dir, allow_unsigned=unsigned == "1")
 r = Recognizer(load_model(model or None, backend=backend, num_threads=int(threads), policy=policy))
 if pen != "off":  # the kiosk loads the stroke model too
     from digitkiosk.device.stroke_reader import load_stroke_model, default_stroke_model_path
     r.stroke_model = load_stroke_model(pen or default_stroke_model_path(), policy=policy, backend=backend)
+if paper != "off":  # and the paper model, for the camera and photos
+    from digitkiosk.device.paper_reader import load_paper_model, default_paper_model_path
+    r.paper_model = load_paper_model(paper or default_paper_model_path(), policy=policy, backend=backend)
 images, _ = selftest_digits()
 r.classify(images[:1] / 255.0)
 print(time.perf_counter() - t0)
@@ -50,12 +53,18 @@ def _percentiles(samples: list[float]) -> dict:
 
 
 def cold_start(
-    model: str | None, backend: str, threads: int, policy: TrustPolicy, runs: int = 3, pen: str = "off"
+    model: str | None,
+    backend: str,
+    threads: int,
+    policy: TrustPolicy,
+    runs: int = 3,
+    pen: str = "off",
+    paper: str = "off",
 ) -> dict:
     """Wall time from process spawn to first prediction (median of `runs`), and the in-process part.
-    `pen`: the stroke model loaded too ("" the bundled one), or "off"."""
+    `pen`, `paper`: the stroke and paper models loaded too ("" the bundled one), or "off"."""
     walls, inner = [], []
-    trust = [str(policy.trust_dir), "1" if policy.allow_unsigned else "0", pen]
+    trust = [str(policy.trust_dir), "1" if policy.allow_unsigned else "0", pen, paper]
     for _ in range(runs):
         t0 = time.perf_counter()
         out = subprocess.run(
@@ -95,8 +104,10 @@ def run_bench(
     threads: int = 1,
     policy: TrustPolicy | None = None,
     stroke_model: str | None = "off",
+    paper_model: str | None = "off",
 ) -> dict:
-    """`stroke_model`: the pen path's stroke model (None: the bundled one; "off": none)."""
+    """`stroke_model`, `paper_model`: the pen path's stroke model and the pictures' paper model
+    (None: the bundled one; "off": none)."""
     policy = policy or TrustPolicy()
     loaded = load_model(model, backend=backend, num_threads=threads, policy=policy)
     recognizer = Recognizer(loaded)
@@ -105,6 +116,12 @@ def run_bench(
 
         recognizer.stroke_model = open_stroke_model(
             Path(stroke_model) if stroke_model else None, policy, backend=backend, num_threads=threads
+        )
+    if paper_model != "off":
+        from .paper_reader import open_paper_model
+
+        recognizer.paper_model = open_paper_model(
+            Path(paper_model) if paper_model else None, policy, backend=backend, num_threads=threads
         )
     images, _ = selftest_digits()
     x = images.astype(np.float32) / 255.0
@@ -118,6 +135,15 @@ def run_bench(
         runner.predict(one)
         infer.append(time.perf_counter() - t0)
 
+    # A picture's digit with the paper model: its call, and the digit model's where it is unsure.
+    picture = []
+    if recognizer.paper_model is not None:
+        for i in range(repeats):
+            one = x[i % len(x)][None]
+            t0 = time.perf_counter()
+            recognizer.paper_model.read(one, loaded)
+            picture.append(time.perf_counter() - t0)
+
     with resources.files("digitkiosk.device").joinpath("data/sample_strokes.jsonl").open() as f:
         samples = [parse_strokes(json.loads(line)["strokes"]) for line in f if line.strip()]
     stroke_times = []
@@ -130,14 +156,17 @@ def run_bench(
         "model": loaded.describe(),
         "threads": threads,
         "stroke_model": recognizer.stroke_model.describe() if recognizer.stroke_model else None,
+        "paper_model": recognizer.paper_model.describe() if recognizer.paper_model else None,
         "cold_start": cold_start(
             model,
             backend,
             threads,
             policy,
             pen="off" if recognizer.stroke_model is None else stroke_model or "",
+            paper="off" if recognizer.paper_model is None else paper_model or "",
         ),
         f"inference_one_digit_{threads}_thread{'s' if threads > 1 else ''}": _percentiles(infer),
+        "picture_digit_paper_model": _percentiles(picture) if picture else None,
         "strokes_to_prediction": _percentiles(stroke_times),
     }
     try:

@@ -21,6 +21,7 @@ from .strokes import Stroke
 
 if TYPE_CHECKING:  # segment imports OpenCV, which the kiosk's stroke path does without
     from .line_reader import LineModel
+    from .paper_reader import PaperModel
     from .segment import FoundDigit, Segmentation
     from .stroke_reader import StrokeModel
 
@@ -124,7 +125,11 @@ class Reading:
 
 class Recognizer:
     def __init__(
-        self, model: LoadedModel, line_model: LineModel | None = None, stroke_model: StrokeModel | None = None
+        self,
+        model: LoadedModel,
+        line_model: LineModel | None = None,
+        stroke_model: StrokeModel | None = None,
+        paper_model: PaperModel | None = None,
     ) -> None:
         self._model = model
         self._lock = threading.Lock()
@@ -134,6 +139,10 @@ class Recognizer:
         # Pen digits are read by the digit model and this stroke model together when there is
         # one (`stroke_reader.combine`), by the digit model alone otherwise.
         self.stroke_model = stroke_model
+        # Pictures (single digits, segmented photos and scans, the camera) are read by this paper
+        # model with the digit model as partner where it is unsure (`paper_reader.py`), by the
+        # digit model alone otherwise.
+        self.paper_model = paper_model
 
     @property
     def model(self) -> LoadedModel:
@@ -146,17 +155,23 @@ class Recognizer:
 
     @property
     def reject_threshold(self) -> float:
-        return self._model.card.reject_threshold
+        """The reject threshold of the digits `classify` reads (pictures)."""
+        with self._lock:
+            model, paper = self._model, self.paper_model
+        return model.card.reject_threshold if paper is None else paper.threshold(model)
 
     def classify(
-        self, images: np.ndarray, boxes: Sequence[list[float] | None] | None = None
+        self, images: np.ndarray, boxes: Sequence[list[float] | None] | None = None, paper: bool = True
     ) -> list[DigitReading]:
-        """(N, 28, 28) prepared images → one reading each, batched in one interpreter call."""
+        """(N, 28, 28) prepared images → one reading each, batched in one interpreter call (two
+        with a paper model, the second for the unsure ones); `paper=False`: the digit model's."""
         images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
         if len(images) == 0:
             return []
         with self._lock:
-            model = self._model
+            model, paper_model = self._model, self.paper_model
+        if paper_model is not None and paper:
+            return self._readings(*paper_model.read(images, model), images, boxes)
         return self._readings(model.predict_probs(images), model.card.reject_threshold, images, boxes)
 
     @staticmethod
@@ -221,22 +236,25 @@ class Recognizer:
                 return read_field(self, self.line_model, image, t0)
         return self.read_by_segmentation(image, t0)
 
-    def read_by_segmentation(self, image: np.ndarray, t0: float | None = None) -> Reading:
-        """`read_image` without the line model: digits found, cut and read one by one."""
+    def read_by_segmentation(self, image: np.ndarray, t0: float | None = None, paper: bool = True) -> Reading:
+        """`read_image` without the line model: digits found, cut and read one by one (`paper`:
+        as `classify`)."""
         from .segment import find_digits
 
-        return self.read_found(find_digits(image), t0)
+        return self.read_found(find_digits(image), t0, paper)
 
-    def read_found(self, found: Segmentation, started: float | None = None) -> Reading:
+    def read_found(self, found: Segmentation, started: float | None = None, paper: bool = True) -> Reading:
         """What segmentation found in a picture → the reading (latency counted from `started`,
         a perf_counter time, when given). NothingToReadError when no mark reads as a digit."""
         t0 = time.perf_counter() if started is None else started
-        digits, separators = self.read_segmentation(found) if found.digits else ([], [])
+        digits, separators = self.read_segmentation(found, paper) if found.digits else ([], [])
         if not digits:  # nothing found, or only marks that read as no digit (commas, dashes)
             raise NothingToReadError("nothing to read: no digits found in the image")
         return Reading(digits, (time.perf_counter() - t0) * 1000.0, separators=separators)
 
-    def read_segmentation(self, found: Segmentation) -> tuple[list[DigitReading], list[str]]:
+    def read_segmentation(
+        self, found: Segmentation, paper: bool = True
+    ) -> tuple[list[DigitReading], list[str]]:
         """Digits found in a picture → their readings and separators, in one interpreter call.
 
         A wide mark of a field (`FoundDigit.segments`, over-segmented at candidate cuts) is read
@@ -260,9 +278,9 @@ class Recognizer:
 
         for mark in found.digits:
             collect(mark)
-        readings = self.classify(np.stack([m.image for m in marks]), [m.box for m in marks])
+        readings = self.classify(np.stack([m.image for m in marks]), [m.box for m in marks], paper)
         read = {id(m): r for m, r in zip(marks, readings, strict=True)}
-        clear = (1.0 + self.reject_threshold) / 2.0
+        clear = (1.0 + (self.reject_threshold if paper else self.model.card.reject_threshold)) / 2.0
 
         def resolve(mark: FoundDigit) -> list[DigitReading]:
             whole = read[id(mark)]

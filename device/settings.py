@@ -17,6 +17,8 @@ one line instead of surfacing as a traceback deep in the loader.
                                by segmentation only; default: the bundled linenet)
     DIGITKIOSK_STROKE_MODEL    stroke model for pen digits (a card or .tflite; "off": the digit
                                model reads them alone; default: the bundled strokenet)
+    DIGITKIOSK_PAPER_MODEL     paper model for pictures (a card or .tflite; "off": the digit
+                               model reads them alone; default: the bundled papernet)
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ ENV_LINE_MODEL = "DIGITKIOSK_LINE_MODEL"
 ENV_SAMPLES = "DIGITKIOSK_SAMPLES"
 ENV_KIOSK_ID = "DIGITKIOSK_KIOSK_ID"
 ENV_STROKE_MODEL = "DIGITKIOSK_STROKE_MODEL"
+ENV_PAPER_MODEL = "DIGITKIOSK_PAPER_MODEL"
 #: Every variable the device reads (the tests clear them, so a developer's shell cannot change results).
 ENV_VARS = (
     ENV_MODEL,
@@ -50,8 +53,9 @@ ENV_VARS = (
     ENV_SAMPLES,
     ENV_KIOSK_ID,
     ENV_STROKE_MODEL,
+    ENV_PAPER_MODEL,
 )
-MODEL_OFF = ("off", "none", "0")  # a line or stroke model setting that turns it off
+MODEL_OFF = ("off", "none", "0")  # a line, stroke or paper model setting that turns it off
 
 DEFAULT_TRUST_DIR = Path("/etc/digitkiosk/trusted_keys")
 DEFAULT_STORE = Path("/var/lib/digitkiosk/models")
@@ -72,6 +76,8 @@ class Settings:
     fields_by_line_model: bool = True  # False: DIGITKIOSK_LINE_MODEL=off
     stroke_model: Path | None = None  # None: the bundled stroke model for pen digits
     pen_by_stroke_model: bool = True  # False: DIGITKIOSK_STROKE_MODEL=off
+    paper_model: Path | None = None  # None: the bundled paper model for pictures
+    pictures_by_paper_model: bool = True  # False: DIGITKIOSK_PAPER_MODEL=off
     samples: Path | None = None  # the corrections' sample store (None: none named)
     kiosk_id: str | None = None  # the name a new sample store records (None: the host name)
 
@@ -102,6 +108,8 @@ class Settings:
         line_off = line.lower() in MODEL_OFF
         pen = env.get(ENV_STROKE_MODEL, "").strip()
         pen_off = pen.lower() in MODEL_OFF
+        paper = env.get(ENV_PAPER_MODEL, "").strip()
+        paper_off = paper.lower() in MODEL_OFF
         samples = samples or env.get(ENV_SAMPLES) or None
         return cls(
             samples=Path(samples) if samples else None,
@@ -110,6 +118,8 @@ class Settings:
             fields_by_line_model=not line_off,
             stroke_model=Path(pen) if pen and not pen_off else None,
             pen_by_stroke_model=not pen_off,
+            paper_model=Path(paper) if paper and not paper_off else None,
+            pictures_by_paper_model=not paper_off,
             model=Path(model) if model else None,
             backend=(backend or env.get(ENV_BACKEND) or "auto").strip().lower(),
             threads=threads,

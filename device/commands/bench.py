@@ -31,6 +31,9 @@ def run(args: argparse.Namespace) -> int:
         threads=config.threads,
         policy=config.policy(),
         stroke_model=pen if config.pen_by_stroke_model else "off",
+        paper_model=(str(config.paper_model) if config.paper_model else None)
+        if config.pictures_by_paper_model
+        else "off",
     )
     print(json.dumps(result, indent=1))
     return 0

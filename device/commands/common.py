@@ -51,11 +51,12 @@ def settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def open_recognizer(settings: Settings, fields: bool = False, pen: bool = False):
+def open_recognizer(settings: Settings, fields: bool = False, pen: bool = False, pictures: bool = True):
     """Load the model through the verified path, under the settings' trust policy, and wrap it
     in a Recognizer; with `fields`, the line model for fields too, with `pen` the stroke model for
-    pen digits (the same policy; if one is missing or refused, one warning, and fields are read by
-    segmentation, pen digits by the digit model alone)."""
+    pen digits, with `pictures` the paper model for pictures (the same policy; if one is missing
+    or refused, one warning, and fields are read by segmentation, pen digits and pictures by the
+    digit model alone)."""
     from ..loader import load_model
     from ..recognizer import Recognizer
 
@@ -73,5 +74,11 @@ def open_recognizer(settings: Settings, fields: bool = False, pen: bool = False)
 
         recognizer.stroke_model = open_stroke_model(
             settings.stroke_model, policy, backend=settings.backend, num_threads=settings.threads
+        )
+    if pictures and settings.pictures_by_paper_model:
+        from ..paper_reader import open_paper_model
+
+        recognizer.paper_model = open_paper_model(
+            settings.paper_model, policy, backend=settings.backend, num_threads=settings.threads
         )
     return recognizer

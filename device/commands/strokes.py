@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import DigitkioskError
     from .common import open_recognizer, settings
 
-    recognizer = open_recognizer(settings(args), pen=True)
+    recognizer = open_recognizer(settings(args), pen=True, pictures=False)
     stream: TextIO
     if args.file == "-":
         stream = sys.stdin

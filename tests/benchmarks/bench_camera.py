@@ -93,6 +93,11 @@ def main() -> int:
     )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--model", help="model to run (default: the bundled one)")
+    ap.add_argument(
+        "--paper-model",
+        default=None,
+        help="paper model, as the camera command reads with it (default: the bundled one; off: none)",
+    )
     ap.add_argument("--show-errors", action="store_true", help="list misread scenes on stderr")
     args = ap.parse_args()
     _pin_one_core()
@@ -102,7 +107,9 @@ def main() -> int:
     from digitkiosk.device.camera.source import SourceSpec
     from digitkiosk.device.loader import load_model
     from digitkiosk.device.mnist_prep import fit_to_mnist
+    from digitkiosk.device.paper_reader import default_paper_model_path, load_paper_model
     from digitkiosk.device.recognizer import Recognizer
+    from digitkiosk.device.settings import MODEL_OFF, Settings
     from digitkiosk.device.strokes import parse_strokes, strokes_to_mnist
     from digitkiosk.train.amounts import digits_correct
     from digitkiosk.train.clips import write_clip
@@ -111,6 +118,12 @@ def main() -> int:
     from digitkiosk.train.scenes import make_scene
 
     recognizer = Recognizer(load_model(args.model, num_threads=1))
+    if (args.paper_model or "").strip().lower() not in MODEL_OFF:
+        # As `digitkiosk camera` reads (commands/common.open_recognizer); a script is a command's
+        # edge: DIGITKIOSK_ALLOW_UNSIGNED=1 measures an unsigned candidate.
+        recognizer.paper_model = load_paper_model(
+            args.paper_model or default_paper_model_path(), policy=Settings.resolve().policy(), num_threads=1
+        )
     x, y = _mnist(args.split)
     pen_file = DATA / "pendigits" / f"{args.split}.jsonl"
     pen = [json.loads(line) for line in pen_file.read_text().splitlines() if line]
@@ -217,6 +230,8 @@ def main() -> int:
             totals["scenes"] += len(scenes)
             totals["scenes_read_once"] += once
     figures["clips"] = per_kind
+    figures["model"] = recognizer.model.describe()
+    figures["paper_model"] = recognizer.paper_model.describe() if recognizer.paper_model else None
     figures["digit_accuracy"] = round(totals["digits_correct"] / totals["digits"], 4)
     figures["digits_read_directly"] = round(totals["digits_direct"] / totals["digits"], 4)
     figures["number_accuracy"] = round(totals["numbers_correct"] / totals["numbers"], 4)

@@ -8,7 +8,8 @@ part (for tuning), and prints JSON:
   the answer's spaces and line breaks ignored), and digits right (1 - edit distance / length,
   summed over the images);
 - the same `predict` with the line model off (DIGITKIOSK_LINE_MODEL=off): the segmentation path
-  alone, as before the line reader;
+  alone, as before the line reader (pictures read by the paper model, `paper_reader.py`, unless
+  DIGITKIOSK_PAPER_MODEL=off);
 - the line reader alone (`line_reader.LineModel`, greedy CTC decode) on each image, and the
   choice `predict` makes (`line_reader.read_field`: the segmentation's answer where all its digits
   read at least `prefer_segmentation_above` of the line model's card and it has as many digits as
@@ -57,7 +58,11 @@ def amounts(texts: list[str], truths: list[str]) -> dict:
 
 
 def run_predict(
-    files: list[str], model: str | None, single: bool, line_model: str | None = None
+    files: list[str],
+    model: str | None,
+    single: bool,
+    line_model: str | None = None,
+    paper_model: str | None = None,
 ) -> list[dict]:
     cmd = [sys.executable, "-m", "digitkiosk.device", "predict", "--json", *files]
     if single:
@@ -67,6 +72,8 @@ def run_predict(
     env = dict(os.environ)
     if line_model is not None:
         env["DIGITKIOSK_LINE_MODEL"] = line_model
+    if paper_model is not None:
+        env["DIGITKIOSK_PAPER_MODEL"] = paper_model
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if "Traceback" in proc.stderr:
         sys.exit(f"predict printed a traceback:\n{proc.stderr}")
@@ -119,7 +126,7 @@ def clean_pictures(recognizer, model, count: int) -> dict:
             chars = greedy_decode(model.probs(prepare_line(img)[None])[0], model.blank)
             texts.append("".join(str(c.digit) for c in chars))
             try:
-                r = recognizer.read_by_segmentation(img)
+                r = recognizer.read_by_segmentation(img, paper=False)  # as read_field does
                 seg_texts.append("".join(r.text.split()))
                 seg_sure.append(min(d.confidence if d.digit is not None else 0.0 for d in r.digits))
             except NothingToReadError:
@@ -135,8 +142,9 @@ def clean_pictures(recognizer, model, count: int) -> dict:
 
 def line_figures(grays: list[np.ndarray], truths: list[str], segmented: list[dict], path: str | None) -> dict:
     """The line reader alone, and `read_field`'s choice between it and the segmentation path's
-    answers (`segmented`, predict's JSON) at several `prefer_segmentation_above` thresholds (the
-    figures the card's value is chosen by); ms per field (prepare, interpreter, decode), 1 thread."""
+    answers by the digit model (`segmented`, predict's JSON) at several `prefer_segmentation_above`
+    thresholds (the figures the card's value is chosen by); ms per field (prepare, interpreter,
+    decode), 1 thread."""
     from digitkiosk.device.line_reader import (
         default_line_model_path,
         greedy_decode,
@@ -200,9 +208,14 @@ def main() -> None:
     latencies = [o["latency_ms"] for o in whole if "error" not in o]
     segmentation = run_predict([str(p) for p, _, _ in scans], args.model, single=False, line_model="off")
     seg_texts = ["".join(c for c in o["text"] if not c.isspace()) for o in segmentation]
+    # `read_field` compares the line reader with segmentation by the digit model alone (not the
+    # paper model: line_reader.py says why), so its choice is measured on that segmentation.
+    by_digit_model = run_predict(
+        [str(p) for p, _, _ in scans], args.model, single=False, line_model="off", paper_model="off"
+    )
 
     grays = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p, _, _ in scans]
-    lines = line_figures(grays, truths, segmentation, args.line_model)
+    lines = line_figures(grays, truths, by_digit_model, args.line_model)
     line_texts = lines.pop("line_texts", [])
     crops, labels = [], []
     for gray, (_, _, boxes) in zip(grays, scans, strict=True):

@@ -1,0 +1,209 @@
+"""The paper model for pictures, with the digit model as partner where it is unsure: the bundled
+papernet loaded through the verified path, the pair's reading, what reads with it and what does
+not, and every way a paper model can be missing or refused."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from digitkiosk.device.cli import main as digitkiosk
+from digitkiosk.device.errors import ModelError, SignatureError
+from digitkiosk.device.package import BUNDLED, TrustPolicy
+from digitkiosk.device.paper_reader import (
+    PaperModel,
+    default_paper_model_path,
+    load_paper_model,
+    open_paper_model,
+    pair_probs,
+)
+from digitkiosk.device.recognizer import Recognizer
+from digitkiosk.device.settings import Settings
+from digitkiosk.device.stroke_reader import combine
+
+DEVELOPMENT = TrustPolicy(allow_unsigned=True)
+
+
+@pytest.fixture(scope="module")
+def paper_model():
+    return load_paper_model(default_paper_model_path(), policy=TrustPolicy(Path("/nonexistent")))
+
+
+@pytest.fixture(scope="module")
+def orand_validation(shared_data):
+    """The ORAND validation images' digits, cut and prepared by the device (train/sources.py)."""
+    from digitkiosk.train.sources import load_scans
+
+    scans = load_scans(shared_data / "orand_car_a", 1)
+    return scans.x_val.astype(np.float32) / 255.0, scans.y_val
+
+
+def _copy(tmp_path: Path) -> Path:
+    card = default_paper_model_path().with_suffix(".json")
+    for f in (card, card.with_suffix(".tflite")):
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path / card.name
+
+
+def _edit(card: Path, **changes) -> None:
+    data = json.loads(card.read_text())
+    data.update(changes)
+    card.write_text(json.dumps(data))
+
+
+def test_bundled_paper_model_is_pinned_and_names_its_partner(paper_model, loaded_model):
+    assert paper_model.model.trust == BUNDLED
+    assert 0.0 < paper_model.pair_threshold < 1.0 and 0.0 < paper_model.gate <= 1.01
+    # Chosen with the bundled digit model, so it pairs with it.
+    assert paper_model.partner_sha256 == loaded_model.sha256 and paper_model.pairs_with(loaded_model)
+
+
+def test_pair_probs_asks_the_partner_once_for_the_unsure_rows_only():
+    sure = [0.95] + [0.05 / 9] * 9
+    unsure = [0.5, 0.4] + [0.1 / 8] * 8
+    paper = np.array([sure, unsure, sure, unsure], np.float32)
+    partner = np.array(
+        [[0.1] * 10, [0.2, 0.7] + [0.1 / 8] * 8, [0.1] * 10, [0.9] + [0.1 / 9] * 9], np.float32
+    )
+    asked = []
+
+    def read(rows):
+        asked.append(rows.tolist())
+        return partner[rows]
+
+    out, partnered = pair_probs(paper, read, 0.7)
+    assert asked == [[1, 3]] and partnered.tolist() == [False, True, False, True]
+    assert np.array_equal(out[[0, 2]], paper[[0, 2]])  # sure rows: the paper model's own answer
+    assert np.allclose(out[[1, 3]], combine(paper[[1, 3]], partner[[1, 3]]))
+    assert out[1].argmax() == 1 and out[3].argmax() == 0  # the partner tipped them
+    asked.clear()
+    out, partnered = pair_probs(paper[[0]], read, 0.7)
+    assert asked == [] and not partnered.any() and np.array_equal(out, paper[[0]])
+
+
+def test_pictures_read_by_the_paper_model_and_its_partner(paper_model, loaded_model, orand_validation):
+    """The reason the paper model exists, on real scanned digits of cheque images neither model
+    trained on (the ORAND validation images): the digit model alone reads about 92% of them."""
+    x, y = orand_validation
+    alone = Recognizer(loaded_model)
+    paired = Recognizer(loaded_model, paper_model=paper_model)
+    top = lambda r: [d.top3[0][0] for d in r.classify(x)]  # noqa: E731
+    right_alone = float(np.mean(np.array(top(alone)) == y))
+    right_paired = float(np.mean(np.array(top(paired)) == y))
+    assert right_paired >= 0.97 and right_paired > right_alone + 0.03, (right_alone, right_paired)
+    assert paired.reject_threshold == paper_model.pair_threshold
+    # classify(paper=False): the digit model's reading, as the recognizer without a paper model.
+    assert [d.to_json() for d in paired.classify(x[:50], paper=False)] == [
+        d.to_json() for d in alone.classify(x[:50])
+    ]
+
+
+def test_with_another_digit_model_the_paper_model_reads_alone(paper_model, loaded_model, caplog):
+    other = PaperModel(paper_model.model, paper_model.gate, paper_model.pair_threshold, "0" * 64)
+    images = np.random.default_rng(0).random((4, 28, 28)).astype(np.float32)  # unsure: noise
+    with caplog.at_level(logging.WARNING):
+        probs, threshold = other.read(images, loaded_model)
+        other.read(images, loaded_model)
+    assert threshold == paper_model.card.reject_threshold
+    assert np.array_equal(probs, paper_model.model.predict_probs(images))
+    assert caplog.text.count("reads alone") == 1  # said once, not per picture
+
+
+def test_a_paper_card_needs_its_pair_block(tmp_path, default_model_path, caplog):
+    card = _copy(tmp_path)
+    data = json.loads(card.read_text())
+    pair = data.pop("pair")
+    card.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="no 'pair' block"):
+        load_paper_model(card, policy=DEVELOPMENT)
+    for bad in (
+        {**pair, "reject_threshold": 1.0},
+        {**pair, "read_with_partner_below": "0.7"},
+        {**pair, "partner": {}},
+    ):
+        _edit(card, pair=bad)
+        with pytest.raises(ModelError, match="'pair' needs"):
+            load_paper_model(card, policy=DEVELOPMENT)
+    with pytest.raises(ModelError, match="no 'pair' block"):  # a digit model is not a paper model
+        load_paper_model(default_model_path, policy=DEVELOPMENT)
+    assert open_paper_model(card, DEVELOPMENT) is None and "paper model not used" in caplog.text
+
+
+def test_unsigned_paper_model_is_refused_unless_in_development(tmp_path, caplog):
+    card = _copy(tmp_path)
+    _edit(card, version="9.9.9")  # no longer the pinned card
+    with pytest.raises(SignatureError):
+        load_paper_model(card, policy=TrustPolicy(tmp_path / "keys"))
+    assert open_paper_model(card, TrustPolicy(tmp_path / "keys")) is None
+    assert "paper model not used" in caplog.text
+    assert load_paper_model(card, policy=DEVELOPMENT).card.version == "9.9.9"
+
+
+def test_setting_names_or_turns_off_the_paper_model():
+    assert Settings.resolve({}).pictures_by_paper_model and Settings.resolve({}).paper_model is None
+    off = Settings.resolve({"DIGITKIOSK_PAPER_MODEL": "off"})
+    assert not off.pictures_by_paper_model
+    named = Settings.resolve({"DIGITKIOSK_PAPER_MODEL": "/m/papernet.json"})
+    assert named.paper_model == Path("/m/papernet.json") and named.pictures_by_paper_model
+
+
+def _crops(shared_data: Path, tmp_path: Path, count: int) -> tuple[list[str], list[str]]:
+    """Real digits cut from ORAND validation images, written as PNG files (and their labels)."""
+    from digitkiosk.train.sources import crop_box, scan_amounts
+    from digitkiosk.train.splits import is_validation_scan
+
+    files, labels = [], []
+    for path, _, boxes in scan_amounts(shared_data / "orand_car_a"):
+        if not is_validation_scan(path.name):
+            continue
+        gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        for box, digit in boxes:
+            files.append(str(tmp_path / f"{len(files):03d}.png"))
+            cv2.imwrite(files[-1], crop_box(gray, box))
+            labels.append(str(digit))
+        if len(files) >= count:
+            return files, labels
+    return files, labels
+
+
+def test_predict_single_reads_with_the_paper_model_unless_off(
+    shared_data, tmp_path, monkeypatch, capsys, caplog
+):
+    files, labels = _crops(shared_data, tmp_path, 120)
+    right = {}
+    for setting in ("", "off", str(tmp_path / "missing.json")):
+        monkeypatch.setenv("DIGITKIOSK_PAPER_MODEL", setting)
+        assert digitkiosk(["predict", "--single", "--json", *files]) == 0
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err
+        tops = [json.loads(line)["digits"][0]["top3"][0][0] for line in captured.out.splitlines()]
+        right[setting] = sum(str(t) == label for t, label in zip(tops, labels, strict=True))
+        # A missing paper model is one warning; the pictures still read, by the digit model.
+        assert ("paper model not used" in caplog.text) == setting.endswith("missing.json")
+        caplog.clear()
+    assert right[""] > right["off"] == right[str(tmp_path / "missing.json")], right
+
+
+def test_fields_are_read_as_without_the_paper_model(shared_data, monkeypatch, capsys):
+    """A field (a cheque's amount) is read by the line model and by segmentation with the digit
+    model (line_reader.read_field: its rule was chosen on the digit model's confidences), so the
+    paper model changes none of its answers; with the line model off it reads the segments."""
+    from digitkiosk.train.splits import is_validation_scan
+
+    images = sorted(p for p in (shared_data / "orand_car_a").rglob("*.jpg") if is_validation_scan(p.name))[
+        :25
+    ]
+    out = {}
+    for setting in ("", "off"):
+        monkeypatch.setenv("DIGITKIOSK_PAPER_MODEL", setting)
+        assert digitkiosk(["predict", "--json", *map(str, images)]) == 0
+        out[setting] = [
+            {k: v for k, v in json.loads(line).items() if k != "latency_ms"}
+            for line in capsys.readouterr().out.splitlines()
+        ]
+    assert out[""] == out["off"]
