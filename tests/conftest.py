@@ -97,9 +97,12 @@ def loaded_model():
 
 @pytest.fixture(scope="session")
 def recognizer(loaded_model):
+    """Pictures as `predict` and the camera read them: the bundled paper model, the bundled digit
+    model its partner (paper_reader.py)."""
+    from digitkiosk.device.paper_reader import default_paper_model_path, load_paper_model
     from digitkiosk.device.recognizer import Recognizer
 
-    return Recognizer(loaded_model)
+    return Recognizer(loaded_model, paper_model=load_paper_model(default_paper_model_path()))
 
 
 @pytest.fixture(scope="session")

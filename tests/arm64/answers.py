@@ -1,8 +1,8 @@
 """The device's answers for the arm64 check's inputs, with what the CLI does not show: the int8
-input the model was given, its raw int8 output (the logits, for the bundled models), and the
-probabilities the device computed from it (device/outputs.py), every bit. Run by `check.py`
-with the same arguments on x86-64 and, under emulation, on arm64; `compare.py` compares the two
-JSON outputs.
+input the model was given, its raw int8 output (the logits, for the bundled models) and the paper
+model's (pictures are read by it, `paper_reader.py`), and the probabilities the device computed
+from them (device/outputs.py), every bit. Run by `check.py` with the same arguments on x86-64 and,
+under emulation, on arm64; `compare.py` compares the two JSON outputs.
 
 Two stages are reported separately, so that a difference is traced to where it arises:
 - `inputs`: each reading as the device makes it (input preparation, then the interpreter);
@@ -28,6 +28,7 @@ from digitkiosk.device.backends import get_backend
 from digitkiosk.device.imageio import read_image
 from digitkiosk.device.loader import load_model, selftest_digits
 from digitkiosk.device.outputs import LOGITS, last_op, to_probabilities
+from digitkiosk.device.paper_reader import default_paper_model_path, load_paper_model
 from digitkiosk.device.recognizer import Recognizer
 from digitkiosk.device.stroke_reader import default_stroke_model_path, load_stroke_model
 from digitkiosk.device.strokes import parse_strokes
@@ -113,7 +114,9 @@ def main() -> int:
     backend = get_backend(args.backend)
     # The pen path as the kiosk and `strokes` run it: the digit model and the stroke model.
     strokes_model = load_stroke_model(default_stroke_model_path(), backend=args.backend, num_threads=1)
-    recognizer = Recognizer(model, stroke_model=strokes_model)
+    # Pictures as `predict` and the camera read them: the paper model, the digit model its partner.
+    paper_model = load_paper_model(default_paper_model_path(), backend=args.backend, num_threads=1)
+    recognizer = Recognizer(model, stroke_model=strokes_model, paper_model=paper_model)
     images = selftest_digits()[0].astype(np.float32) / 255.0
     selftest = model.predict_probs(images)
     out: dict = {
@@ -122,6 +125,7 @@ def main() -> int:
         "versions": {name: _version(name) for name in PACKAGES},
         "backend": {"name": backend.name, "op_resolver": backend.op_resolver or "default"},
         "model": model.describe() | {"path": None, "output_kind": model.card.output_kind},
+        "paper_model": paper_model.describe() | {"path": None},
         "selftest": {
             "accuracy": model.selftest_accuracy,
             "digits": [str(int(v)) for v in selftest.argmax(axis=1)],
@@ -161,6 +165,8 @@ def main() -> int:
                 "input_int8": _quantize(d.image, runner.input_details).ravel().tolist(),
                 # the model's raw output on this input (logits, or a softmax model's scores)
                 "output_int8": runner.raw(d.image[None]).ravel().astype(int).tolist(),
+                # the paper model's (pictures are read by it first; pen digits never are)
+                "paper_output_int8": paper_model.model.runner.raw(d.image[None]).ravel().astype(int).tolist(),
                 "probs": _floats(d.probs),  # what the device read: its probabilities
             }
             for d in reading.digits

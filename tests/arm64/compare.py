@@ -15,6 +15,8 @@ exactness, and any difference fails (each printed, one line):
   exact integer arithmetic (device/resample.py), since OpenCV's differed.
 - The stroke model (pen path, beside the digit model): its trajectory input (float64 numpy, then
   int8), its int8 logits and probabilities, and the pair's probabilities of every pen digit.
+- The paper model (pictures, with the digit model as partner where it is unsure): its int8 logits
+  of every picture digit, and the probabilities of the answers, the pair's where it read with one.
 So: inputs, logits, probabilities and every field of every `predict`/`strokes --json` answer.
 """
 
@@ -74,6 +76,8 @@ def compare_answers(x: dict, y: dict) -> list[str]:
         problems.append(f"the emulated run reports machine {y['machine']!r}, not aarch64")
     if x["model"] != y["model"]:
         problems.append(f"model differs: {_short(x['model'])} / {_short(y['model'])}")
+    if x.get("paper_model") != y.get("paper_model"):
+        problems.append(f"paper model differs: {x.get('paper_model')} / {y.get('paper_model')}")
     sx, sy = x["selftest"], y["selftest"]
     if (sx["accuracy"], sx["digits"]) != (sy["accuracy"], sy["digits"]):
         problems.append(
@@ -98,6 +102,11 @@ def compare_answers(x: dict, y: dict) -> list[str]:
                     f"{_max_diff(ia, ib)} steps: {_where(ia, ib)}"
                 )
                 continue
+            if da.get("paper_output_int8") != db.get("paper_output_int8"):
+                pa, pb = np.array(da["paper_output_int8"]), np.array(db["paper_output_int8"])
+                problems.append(
+                    f"{where}: paper model's int8 output differs by up to {_max_diff(pa, pb)} steps"
+                )
             _outputs(
                 f"{where} (device)", da["output_int8"], db["output_int8"], da["probs"], db["probs"], problems
             )
