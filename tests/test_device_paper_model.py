@@ -207,3 +207,48 @@ def test_fields_are_read_as_without_the_paper_model(shared_data, monkeypatch, ca
             for line in capsys.readouterr().out.splitlines()
         ]
     assert out[""] == out["off"]
+
+
+TFLITE_PY = Path(__file__).resolve().parent.parent / ".venv-tflite" / "bin" / "python"
+TFLITE_SCRIPT = r"""
+import json, sys
+import numpy as np
+from digitkiosk.device.loader import load_model
+from digitkiosk.device.paper_reader import default_paper_model_path, load_paper_model
+from digitkiosk.device.recognizer import Recognizer
+paper = load_paper_model(default_paper_model_path(), backend="tflite-runtime")  # self-test too
+recognizer = Recognizer(load_model(backend="tflite-runtime"), paper_model=paper)
+x = np.load(sys.argv[1])
+print(json.dumps([[d.top3[0][0], round(d.confidence, 6)] for d in recognizer.classify(x)]))
+"""
+
+
+def test_paper_model_runs_in_tflite_runtime(paper_model, loaded_model, orand_validation, tmp_path):
+    """The 32-bit boards' interpreter (tflite-runtime 2.14, numpy < 2, its own venv) loads the
+    bundled paper model through the verified path and reads pictures with its partner as LiteRT
+    does."""
+    import os
+    import subprocess
+
+    if not TFLITE_PY.exists():
+        if os.environ.get("DIGITKIOSK_REQUIRE_TFLITE_RUNTIME"):
+            pytest.fail(".venv-tflite missing: the test setup (.ci/setup.sh dev) builds it")
+        pytest.skip(".venv-tflite not built (run `make test`)")
+    x = orand_validation[0][::8]
+    np.save(tmp_path / "x.npy", x)
+    out = subprocess.run(
+        [str(TFLITE_PY), "-c", TFLITE_SCRIPT, str(tmp_path / "x.npy")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    theirs = json.loads(out.stdout.strip().splitlines()[-1])
+    ours = [
+        [d.top3[0][0], round(d.confidence, 6)]
+        for d in Recognizer(loaded_model, paper_model=paper_model).classify(x)
+    ]
+    # The same digits; confidences within a few int8 steps (the two interpreters' kernels
+    # requantize differently; each is exact across processors, which the arm64 check demands).
+    assert [d for d, _ in theirs] == [d for d, _ in ours]
+    assert max(abs(a - b) for (_, a), (_, b) in zip(theirs, ours, strict=True)) < 0.02
