@@ -87,6 +87,8 @@ def test_bench_json(capsys):
     for key in ("cold_start", "inference_one_digit_1_thread", "strokes_to_prediction", "peak_rss_mb"):
         assert key in result
     assert result["inference_one_digit_1_thread"]["n"] == 30
+    # The paper model is loaded as the camera loads it; a picture's digit is timed through it.
+    assert result["paper_model"]["name"] == "papernet" and result["picture_digit_paper_model"]["n"] == 30
 
 
 def test_device_side_never_imports_tensorflow():

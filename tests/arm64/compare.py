@@ -166,6 +166,7 @@ def compare(native: dict, arm: dict) -> list[str]:
         for key in (
             "cold_start",
             "inference_one_digit_1_thread",
+            "picture_digit_paper_model",
             "strokes_to_prediction",
             "image_640x480_to_digits",
         ):
