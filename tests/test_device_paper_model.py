@@ -252,3 +252,40 @@ def test_paper_model_runs_in_tflite_runtime(paper_model, loaded_model, orand_val
     # requantize differently; each is exact across processors, which the arm64 check demands).
     assert [d for d, _ in theirs] == [d for d, _ in ours]
     assert max(abs(a - b) for (_, a), (_, b) in zip(theirs, ours, strict=True)) < 0.02
+
+
+def test_paper_pair_chooses_and_writes_a_card_the_device_loads(
+    paper_model, loaded_model, mnist_test, tmp_path
+):
+    """train/paper_pair.py end to end on a few hundred digits: the gate and threshold chosen by
+    its rules, a card written atomically beside the .tflite, and that card loaded by the device."""
+    import argparse
+
+    from digitkiosk.train.paper_pair import GATES, choose, choose_threshold, write_paper_card
+
+    images, labels = mnist_test
+    sets = {"a": (images[:300], labels[:300]), "b": (images[300:500], labels[300:500])}
+    chosen = choose(paper_model.model, loaded_model, sets)
+    assert chosen["gate"] in GATES and set(chosen["alone"]) == {"a", "b"}
+    best = max(v["mean_accuracy"] for v in chosen["grid"].values())
+    assert chosen["grid"][str(chosen["gate"])]["mean_accuracy"] == best
+    assert all(chosen["grid"][str(g)]["mean_accuracy"] < best for g in GATES if g < chosen["gate"])
+    args = argparse.Namespace(name="papernet", version="9.0.0", out=tmp_path)
+    card = write_paper_card(paper_model.model, loaded_model, chosen, {"digits": 0}, args)
+    written = load_paper_model(card, policy=DEVELOPMENT)
+    assert written.card.version == "9.0.0" and written.gate == chosen["gate"]
+    assert written.partner_sha256 == loaded_model.sha256
+    assert not list(tmp_path.glob("*.tmp*"))  # nothing half-written left behind
+
+    # The threshold rule: 1 in 200 wrong where reachable, else no worse than the digit model alone.
+    y = np.zeros(400, int)
+    sure_right = np.eye(10)[y] * 0.98 + 0.002
+    assert choose_threshold(y, sure_right, sure_right, 0.5)["threshold"] == 0.4
+    pair = sure_right.copy()
+    pair[:8] = np.eye(10)[1] * 0.98 + 0.002  # 2% confidently wrong: 0.5% is out of reach
+    pair[8:16] = [0.3, 0.0125, 0.6] + [0.0125] * 7  # 2% more wrong, unsure (0.6)
+    partner = sure_right.copy()
+    partner[:9] = np.eye(10)[1] * 0.98 + 0.002  # the digit model alone: 9 of 400 wrong
+    detail = choose_threshold(y, pair, partner, 0.5)
+    # At 0.61 the unsure wrong answers become "?": 8 wrong of 392 answered, under 9 of 400.
+    assert detail["target_error"] == 0.0225 and detail["threshold"] == 0.61

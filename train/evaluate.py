@@ -86,10 +86,11 @@ def choose_reject_threshold(y_true: np.ndarray, probs: np.ndarray) -> dict:
     digits = y_true < 10
     y_true, probs = y_true[digits], probs[digits]
     chosen = THRESHOLD_BOUNDS[1]
-    for t in np.arange(THRESHOLD_BOUNDS[0], THRESHOLD_BOUNDS[1] + 1e-9, 0.01):
-        best, answered = device_answers(probs, float(t))
+    for step in np.arange(THRESHOLD_BOUNDS[0], THRESHOLD_BOUNDS[1] + 1e-9, 0.01):
+        t = round(float(step), 2)  # judged at the value the card will hold (0.6, not 0.6000000000000001)
+        best, answered = device_answers(probs, t)
         if answered.any() and (best[answered] != y_true[answered]).mean() <= TARGET_ACCEPTED_ERROR:
-            chosen = float(round(t, 2))
+            chosen = t
             break
     best, answered = device_answers(probs, chosen)
     return {

@@ -93,9 +93,10 @@ def choose_threshold(
     partner_error, partner_coverage = error(partner_probs, partner_threshold)
     target = max(TARGET_ACCEPTED_ERROR, partner_error)
     chosen = THRESHOLD_BOUNDS[1]
-    for t in np.arange(THRESHOLD_BOUNDS[0], THRESHOLD_BOUNDS[1] + 1e-9, 0.01):
-        if error(probs, float(t))[0] <= target:
-            chosen = float(round(t, 2))
+    for step in np.arange(THRESHOLD_BOUNDS[0], THRESHOLD_BOUNDS[1] + 1e-9, 0.01):
+        t = round(float(step), 2)  # judged at the value the card will hold (0.6, not 0.6000000000000001)
+        if error(probs, t)[0] <= target:
+            chosen = t
             break
     err, coverage = error(probs, chosen)
     return {
