@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import cv2
@@ -26,6 +25,8 @@ from digitkiosk.device.recognizer import Recognizer
 from digitkiosk.device.settings import Settings
 from digitkiosk.device.stroke_reader import combine
 
+from tests.model_files import copy_package, edit_card
+
 DEVELOPMENT = TrustPolicy(allow_unsigned=True)
 
 
@@ -44,16 +45,7 @@ def orand_validation(shared_data):
 
 
 def _copy(tmp_path: Path) -> Path:
-    card = default_paper_model_path().with_suffix(".json")
-    for f in (card, card.with_suffix(".tflite")):
-        shutil.copy(f, tmp_path / f.name)
-    return tmp_path / card.name
-
-
-def _edit(card: Path, **changes) -> None:
-    data = json.loads(card.read_text())
-    data.update(changes)
-    card.write_text(json.dumps(data))
+    return copy_package(default_paper_model_path().with_suffix(".json"), tmp_path)
 
 
 def test_bundled_paper_model_is_pinned_and_names_its_partner(paper_model, loaded_model):
@@ -126,7 +118,7 @@ def test_a_paper_card_needs_its_pair_block(tmp_path, default_model_path, caplog)
         {**pair, "read_with_partner_below": "0.7"},
         {**pair, "partner": {}},
     ):
-        _edit(card, pair=bad)
+        edit_card(card, pair=bad)
         with pytest.raises(ModelError, match="'pair' needs"):
             load_paper_model(card, policy=DEVELOPMENT)
     with pytest.raises(ModelError, match="no 'pair' block"):  # a digit model is not a paper model
@@ -136,7 +128,7 @@ def test_a_paper_card_needs_its_pair_block(tmp_path, default_model_path, caplog)
 
 def test_unsigned_paper_model_is_refused_unless_in_development(tmp_path, caplog):
     card = _copy(tmp_path)
-    _edit(card, version="9.9.9")  # no longer the pinned card
+    edit_card(card, version="9.9.9")  # no longer the pinned card
     with pytest.raises(SignatureError):
         load_paper_model(card, policy=TrustPolicy(tmp_path / "keys"))
     assert open_paper_model(card, TrustPolicy(tmp_path / "keys")) is None

@@ -4,7 +4,6 @@ the verified path, the pair's reading, and every way a stroke model can be missi
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,8 @@ from digitkiosk.device.stroke_reader import (
 )
 from digitkiosk.device.strokes import parse_strokes
 
+from tests.model_files import copy_package, edit_card
+
 DEVELOPMENT = TrustPolicy(allow_unsigned=True)
 
 
@@ -30,16 +31,7 @@ def stroke_model():
 
 
 def _copy(tmp_path: Path) -> Path:
-    card = default_stroke_model_path().with_suffix(".json")
-    for f in (card, card.with_suffix(".tflite")):
-        shutil.copy(f, tmp_path / f.name)
-    return tmp_path / card.name
-
-
-def _edit(card: Path, **changes) -> None:
-    data = json.loads(card.read_text())
-    data.update(changes)
-    card.write_text(json.dumps(data))
+    return copy_package(default_stroke_model_path().with_suffix(".json"), tmp_path)
 
 
 def test_bundled_stroke_model_is_pinned_and_self_tested(stroke_model):
@@ -99,7 +91,7 @@ def test_pair_keeps_multi_digit_numbers_and_taps(loaded_model, stroke_model, pen
 
 def test_unsigned_stroke_model_is_refused_unless_in_development(tmp_path, caplog):
     card = _copy(tmp_path)
-    _edit(card, version="9.9.9")  # no longer the pinned card
+    edit_card(card, version="9.9.9")  # no longer the pinned card
     with pytest.raises(SignatureError):
         load_stroke_model(card, policy=TrustPolicy(tmp_path / "keys"))
     assert open_stroke_model(card, TrustPolicy(tmp_path / "keys")) is None
@@ -109,17 +101,17 @@ def test_unsigned_stroke_model_is_refused_unless_in_development(tmp_path, caplog
 
 def test_stroke_model_card_must_match_the_device(tmp_path):
     card = _copy(tmp_path)
-    _edit(card, preprocessing="trajectory-32x3-v0")
+    edit_card(card, preprocessing="trajectory-32x3-v0")
     with pytest.raises(ModelError, match="input preparation"):
         load_stroke_model(card, policy=DEVELOPMENT)
-    _edit(
+    edit_card(
         card,
         preprocessing=json.loads(default_stroke_model_path().with_suffix(".json").read_text())[
             "preprocessing"
         ],
     )
     for bad in (None, "0.5", 0.0, 1.0):  # not a number, or no threshold at all (0 is the default)
-        _edit(card, reject_threshold=bad)
+        edit_card(card, reject_threshold=bad)
         with pytest.raises(ModelError, match="reject_threshold"):
             load_stroke_model(card, policy=DEVELOPMENT)
 

@@ -76,9 +76,9 @@ def compute_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict:
     }
 
 
-def choose_reject_threshold(y_true: np.ndarray, probs: np.ndarray) -> dict:
-    """Lowest confidence threshold whose answered validation digits have error ≤
-    TARGET_ACCEPTED_ERROR, as the device answers them (a digit read as "none" is not answered),
+def choose_reject_threshold(y_true: np.ndarray, probs: np.ndarray, target: float = TARGET_ACCEPTED_ERROR) -> dict:
+    """Lowest confidence threshold whose answered validation digits have error ≤ `target`
+    (TARGET_ACCEPTED_ERROR), as the device answers them (a digit read as "none" is not answered),
     clamped to THRESHOLD_BOUNDS so the kiosk neither guesses wildly nor refuses clear digits."""
     # On the digits only: "none" examples (two digits in one box, marks) are what the stroke
     # grouping and the segmentation compare against other readings, never a final answer, and
@@ -89,7 +89,7 @@ def choose_reject_threshold(y_true: np.ndarray, probs: np.ndarray) -> dict:
     for step in np.arange(THRESHOLD_BOUNDS[0], THRESHOLD_BOUNDS[1] + 1e-9, 0.01):
         t = round(float(step), 2)  # judged at the value the card will hold (0.6, not 0.6000000000000001)
         best, answered = device_answers(probs, t)
-        if answered.any() and (best[answered] != y_true[answered]).mean() <= TARGET_ACCEPTED_ERROR:
+        if answered.any() and (best[answered] != y_true[answered]).mean() <= target:
             chosen = t
             break
     best, answered = device_answers(probs, chosen)
@@ -97,7 +97,7 @@ def choose_reject_threshold(y_true: np.ndarray, probs: np.ndarray) -> dict:
         "threshold": chosen,
         "rule": f"lowest confidence in [{THRESHOLD_BOUNDS[0]}, {THRESHOLD_BOUNDS[1]}] "
         "whose answered validation "
-        f"digits have error <= {TARGET_ACCEPTED_ERROR}",
+        f"digits have error <= {round(target, 5)}",
         "validation_coverage": float(answered.mean()) if answered.size else 0.0,
         "validation_accepted_accuracy": float((best == y_true)[answered].mean()) if answered.any() else None,
     }

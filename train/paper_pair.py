@@ -82,35 +82,24 @@ def choose_threshold(
     same digits. Real scans carry confident errors (digits cut badly, labels a reader would query)
     that keep any reader above 0.5% there; the rule then asks the pair for no more wrong answers
     than the device gave before it, and takes every right answer that allows."""
-    from .evaluate import TARGET_ACCEPTED_ERROR, THRESHOLD_BOUNDS, device_answers
+    from .evaluate import TARGET_ACCEPTED_ERROR, choose_reject_threshold, device_answers
 
-    def error(p: np.ndarray, t: float) -> tuple[float, float]:
-        best, answered = device_answers(p, t)
-        return (float((best[answered] != y[answered]).mean()) if answered.any() else 0.0), float(
-            answered.mean()
-        )
-
-    partner_error, partner_coverage = error(partner_probs, partner_threshold)
+    best, answered = device_answers(partner_probs, partner_threshold)
+    partner_error = float((best[answered] != y[answered]).mean()) if answered.any() else 0.0
+    partner_coverage = float(answered.mean())
     target = max(TARGET_ACCEPTED_ERROR, partner_error)
-    chosen = THRESHOLD_BOUNDS[1]
-    for step in np.arange(THRESHOLD_BOUNDS[0], THRESHOLD_BOUNDS[1] + 1e-9, 0.01):
-        t = round(float(step), 2)  # judged at the value the card will hold (0.6, not 0.6000000000000001)
-        if error(probs, t)[0] <= target:
-            chosen = t
-            break
-    err, coverage = error(probs, chosen)
-    return {
-        "threshold": chosen,
-        "rule": f"lowest confidence in {list(THRESHOLD_BOUNDS)} whose answered validation digits have error "
-        f"<= max({TARGET_ACCEPTED_ERROR}, the digit model's at its own threshold on the same digits)",
+    chosen = choose_reject_threshold(y, probs, target)
+    best, answered = device_answers(probs, chosen["threshold"])
+    return chosen | {
+        "rule": chosen["rule"] + f" (max of {TARGET_ACCEPTED_ERROR} and the digit model's error at its own "
+        "threshold on the same digits)",
         "target_error": round(target, 5),
         "digit_model_alone": {
             "threshold": partner_threshold,
             "error": round(partner_error, 5),
             "coverage": round(partner_coverage, 4),
         },
-        "validation_error": round(err, 5),
-        "validation_coverage": round(coverage, 4),
+        "validation_error": round(float((best[answered] != y[answered]).mean()), 5),
     }
 
 
