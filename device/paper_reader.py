@@ -90,9 +90,8 @@ class PaperModel:
         probs = self.model.predict_probs(images)
         if not self.pairs_with(partner):
             return probs, self.card.reject_threshold
-        return pair_probs(probs, lambda rows: partner.predict_probs(images[rows]), self.gate)[
-            0
-        ], self.pair_threshold
+        paired, _ = pair_probs(probs, lambda rows: partner.predict_probs(images[rows]), self.gate)
+        return paired, self.pair_threshold
 
     def describe(self) -> dict:
         return {**self.model.describe(), "read_with_partner_below": self.gate}

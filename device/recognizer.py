@@ -255,7 +255,9 @@ class Recognizer:
     def read_segmentation(
         self, found: Segmentation, paper: bool = True
     ) -> tuple[list[DigitReading], list[str]]:
-        """Digits found in a picture → their readings and separators, in one interpreter call.
+        """Digits found in a picture → their readings and separators: where the digits are, on the
+        digit model's readings (one interpreter call; the rules below use its reject threshold),
+        then what each is, by the paper model when there is one and `paper` (one call more).
 
         A wide mark of a field (`FoundDigit.segments`, over-segmented at candidate cuts) is read
         along the best path through its candidate digits and itself whole (largest product of
