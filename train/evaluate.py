@@ -76,7 +76,9 @@ def compute_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict:
     }
 
 
-def choose_reject_threshold(y_true: np.ndarray, probs: np.ndarray, target: float = TARGET_ACCEPTED_ERROR) -> dict:
+def choose_reject_threshold(
+    y_true: np.ndarray, probs: np.ndarray, target: float = TARGET_ACCEPTED_ERROR
+) -> dict:
     """Lowest confidence threshold whose answered validation digits have error ≤ `target`
     (TARGET_ACCEPTED_ERROR), as the device answers them (a digit read as "none" is not answered),
     clamped to THRESHOLD_BOUNDS so the kiosk neither guesses wildly nor refuses clear digits."""
