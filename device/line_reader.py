@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .errors import DigitkioskError, ModelError, ModelShapeError, SelfTestFailedError
+from .errors import ModelError, ModelShapeError, SelfTestFailedError
+from .loader import _first_line, bundled_model_path, open_optional, open_runner
 from .package import ModelPackage, TrustPolicy
 from .runner import Runner
 
@@ -153,7 +153,7 @@ class LineModel:
 
 def default_line_model_path() -> Path:
     """The bundled line model's card."""
-    return Path(str(resources.files("digitkiosk.models") / DEFAULT_LINE_MODEL))
+    return bundled_model_path(DEFAULT_LINE_MODEL)
 
 
 def load_line_model(
@@ -165,8 +165,6 @@ def load_line_model(
 ) -> LineModel:
     """Read and verify a line model package (the same trust policy as the digit model), check its
     tensors against its card, and self-test it (an empty field reads as nothing)."""
-    from .loader import _first_line, open_runner
-
     package = ModelPackage.read(path)
     card = package.card
     if card.preprocessing != LINE_PREP_ID:
@@ -203,13 +201,15 @@ def open_line_model(
     """The line model for fields (`path`, or the bundled one when None), or None when it is
     missing or refused, which is said in one warning line (fields are then read by
     segmentation). Whether to use one at all is the caller's setting (DIGITKIOSK_LINE_MODEL)."""
-    try:
-        return load_line_model(
-            path or default_line_model_path(), policy=policy, backend=backend, num_threads=num_threads
-        )
-    except DigitkioskError as e:
-        log.warning("line model not used, fields are read by segmentation: %s", e)
-        return None
+    return open_optional(
+        load_line_model,
+        path,
+        default_line_model_path(),
+        policy,
+        backend,
+        num_threads,
+        "line model not used, fields are read by segmentation",
+    )
 
 
 def is_field(image: np.ndarray) -> bool:

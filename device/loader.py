@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -31,6 +33,7 @@ from .package import MAX_MODEL_BYTES, TFLITE_IDENTIFIER, ModelPackage, TrustPoli
 from .runner import Runner
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_MODEL_NAME = "digitnet.tflite"
 SELFTEST_MIN_ACCURACY = 0.9
@@ -46,9 +49,33 @@ _refused: dict[str, str] = {}
 _refused_lock = threading.Lock()
 
 
+def bundled_model_path(file_name: str) -> Path:
+    """A model shipped with the package (`models/`)."""
+    return Path(str(resources.files("digitkiosk.models") / file_name))
+
+
 def default_model_path() -> Path:
     """The model shipped with the package."""
-    return Path(str(resources.files("digitkiosk.models") / DEFAULT_MODEL_NAME))
+    return bundled_model_path(DEFAULT_MODEL_NAME)
+
+
+def open_optional(
+    load: Callable[..., T],
+    path: Path | None,
+    bundled: Path,
+    policy: TrustPolicy | None,
+    backend: str | None,
+    num_threads: int | None,
+    without: str,
+) -> T | None:
+    """A second model beside the digit model (line, stroke, paper): `load(path or bundled)`, or
+    None when it is missing or refused, said in one warning line `"<without>: <why>"` (what is
+    read without it, and how). Whether to use one at all is the caller's setting."""
+    try:
+        return load(path or bundled, policy=policy, backend=backend, num_threads=num_threads)
+    except DigitkioskError as e:
+        log.warning("%s: %s", without, e)
+        return None
 
 
 def read_model_bytes(path: str | Path) -> bytes:

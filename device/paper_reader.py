@@ -23,13 +23,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DigitkioskError, ModelError
-from .loader import LoadedModel, load_model
+from .errors import ModelError
+from .loader import LoadedModel, bundled_model_path, load_model, open_optional
 from .package import TrustPolicy
 from .recognizer import DIGITS
 from .stroke_reader import combine
@@ -85,12 +84,19 @@ class PaperModel:
             )  # fmt: skip
         return False
 
-    def read(self, images: np.ndarray, partner: LoadedModel) -> tuple[np.ndarray, float]:
-        """(N, 28, 28) prepared images → (probabilities, the reject threshold they answer at)."""
+    def read(
+        self, images: np.ndarray, partner: LoadedModel, partner_probs: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
+        """(N, 28, 28) prepared images → (probabilities, the reject threshold they answer at).
+        `partner_probs`: the partner's probabilities of these images when the caller has them
+        already (segmentation reads every mark with it first); its call is then not made again."""
         probs = self.model.predict_probs(images)
         if not self.pairs_with(partner):
             return probs, self.card.reject_threshold
-        paired, _ = pair_probs(probs, lambda rows: partner.predict_probs(images[rows]), self.gate)
+        if partner_probs is None:
+            paired, _ = pair_probs(probs, lambda rows: partner.predict_probs(images[rows]), self.gate)
+        else:
+            paired, _ = pair_probs(probs, lambda rows: partner_probs[rows], self.gate)
         return paired, self.pair_threshold
 
     def describe(self) -> dict:
@@ -99,7 +105,7 @@ class PaperModel:
 
 def default_paper_model_path() -> Path:
     """The bundled paper model's card."""
-    return Path(str(resources.files("digitkiosk.models") / DEFAULT_PAPER_MODEL))
+    return bundled_model_path(DEFAULT_PAPER_MODEL)
 
 
 def load_paper_model(
@@ -117,7 +123,8 @@ def load_paper_model(
     if not isinstance(pair, dict):
         raise ModelError(f"paper model {where}: its card has no 'pair' block (train/paper_pair.py writes it)")
     gate, threshold = pair.get("read_with_partner_below"), pair.get("reject_threshold")
-    sha = (pair.get("partner") or {}).get("sha256") if isinstance(pair.get("partner"), dict) else None
+    partner = pair.get("partner")
+    sha = partner.get("sha256") if isinstance(partner, dict) else None
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (gate, threshold))
     if not numbers or not 0.0 < threshold < 1.0 or not 0.0 <= gate <= 1.01 or not isinstance(sha, str):
         raise ModelError(
@@ -137,10 +144,12 @@ def open_paper_model(
     """The paper model (`path`, or the bundled one when None), or None when it is missing or
     refused, said in one warning line (pictures are then read by the digit model alone). Whether to
     use one at all is the caller's setting (DIGITKIOSK_PAPER_MODEL)."""
-    try:
-        return load_paper_model(
-            path or default_paper_model_path(), policy=policy, backend=backend, num_threads=num_threads
-        )
-    except DigitkioskError as e:
-        log.warning("paper model not used, pictures are read by the digit model alone: %s", e)
-        return None
+    return open_optional(
+        load_paper_model,
+        path,
+        default_paper_model_path(),
+        policy,
+        backend,
+        num_threads,
+        "paper model not used, pictures are read by the digit model alone",
+    )

@@ -161,17 +161,23 @@ class Recognizer:
         return model.card.reject_threshold if paper is None else paper.threshold(model)
 
     def classify(
-        self, images: np.ndarray, boxes: Sequence[list[float] | None] | None = None, paper: bool = True
+        self,
+        images: np.ndarray,
+        boxes: Sequence[list[float] | None] | None = None,
+        paper: bool = True,
+        digit_probs: np.ndarray | None = None,
     ) -> list[DigitReading]:
         """(N, 28, 28) prepared images → one reading each, batched in one interpreter call (two
-        with a paper model, the second for the unsure ones); `paper=False`: the digit model's."""
+        with a paper model, the second for the unsure ones); `paper=False`: the digit model's.
+        `digit_probs`: the digit model's probabilities of these images, when already read (the
+        paper model's partner is then not asked again)."""
         images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
         if len(images) == 0:
             return []
         with self._lock:
             model, paper_model = self._model, self.paper_model
         if paper_model is not None and paper:
-            return self._readings(*paper_model.read(images, model), images, boxes)
+            return self._readings(*paper_model.read(images, model, digit_probs), images, boxes)
         return self._readings(model.predict_probs(images), model.card.reject_threshold, images, boxes)
 
     @staticmethod
@@ -318,7 +324,9 @@ class Recognizer:
             separators += [""] * (len(these) - 1)
             digits += these
         if paper and digits and self.paper_model is not None:
-            digits = self.classify(np.stack([d.image for d in digits]), [d.box for d in digits])
+            images = np.stack([d.image for d in digits])
+            digit_probs = np.stack([d.probs for d in digits])  # read above: not asked again
+            digits = self.classify(images, [d.box for d in digits], digit_probs=digit_probs)
         return digits, separators
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DigitkioskError, ModelError, ModelShapeError, SelfTestFailedError
+from .errors import ModelError, ModelShapeError, SelfTestFailedError
+from .loader import KNOWN_LABELS, _first_line, bundled_model_path, check_self_test, open_optional, open_runner
 from .package import ModelPackage, TrustPolicy
 from .recognizer import DIGITS
 from .runner import Runner
@@ -102,7 +103,7 @@ def selftest_strokes() -> tuple[list[list[Stroke]], np.ndarray]:
 
 def default_stroke_model_path() -> Path:
     """The bundled stroke model's card."""
-    return Path(str(resources.files("digitkiosk.models") / DEFAULT_STROKE_MODEL))
+    return bundled_model_path(DEFAULT_STROKE_MODEL)
 
 
 def load_stroke_model(
@@ -114,8 +115,6 @@ def load_stroke_model(
 ) -> StrokeModel:
     """Read and verify a stroke model package (the digit model's trust policy), check its tensors
     against its card, and self-test it on the shipped pen digits."""
-    from .loader import KNOWN_LABELS, _first_line, check_self_test, open_runner
-
     package = ModelPackage.read(path)
     card = package.card
     where = package.model_path
@@ -150,10 +149,12 @@ def open_stroke_model(
     """The stroke model for pen digits (`path`, or the bundled one when None), or None when it is
     missing or refused, said in one warning line (pen digits are then read by the digit model
     alone). Whether to use one at all is the caller's setting (DIGITKIOSK_STROKE_MODEL)."""
-    try:
-        return load_stroke_model(
-            path or default_stroke_model_path(), policy=policy, backend=backend, num_threads=num_threads
-        )
-    except DigitkioskError as e:
-        log.warning("stroke model not used, pen digits are read by the digit model alone: %s", e)
-        return None
+    return open_optional(
+        load_stroke_model,
+        path,
+        default_stroke_model_path(),
+        policy,
+        backend,
+        num_threads,
+        "stroke model not used, pen digits are read by the digit model alone",
+    )

@@ -57,12 +57,10 @@ def mnist_held_out_by_both(cards: list[dict], n_train: int) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-def validation_sets(cards: list[dict], args) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def validation_sets(cards: list[dict], mnist, args) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{source: (uint8 28x28 images, labels)} held out from both models' training."""
-    from .data import load_mnist
     from .sources import load_pen, load_scans
 
-    mnist = load_mnist(args.data)
     both = mnist_held_out_by_both(cards, len(mnist.y_train))
     sets = {"mnist": (mnist.x_train[both], mnist.y_train[both])}
     for path in (args.pendigits, args.unipen):
@@ -132,11 +130,8 @@ def choose(paper, partner, sets: dict) -> dict:
     return {"gate": gate, "threshold": threshold, "grid": grid, "alone": alone}
 
 
-def mnist_test(paper, partner, gate: float, data: str) -> dict:
+def mnist_test(paper, partner, gate: float, m) -> dict:
     """For the record (never chosen on): MNIST test through the paper model, the partner, the pair."""
-    from .data import load_mnist
-
-    m = load_mnist(data)
     x = m.x_test.astype(np.float32) / 255.0
     p, q = paper.predict_probs(x), partner.predict_probs(x)
     pair, partnered = pair_probs(p, lambda rows: q[rows], gate)
@@ -190,11 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     from digitkiosk.device.loader import load_model
     from digitkiosk.device.package import TrustPolicy
 
+    from .data import load_mnist
+
     try:
         policy = TrustPolicy(allow_unsigned=True)  # a workstation tool reading its own runs
         paper, partner = load_model(args.paper, policy=policy), load_model(args.partner, policy=policy)
-        chosen = choose(paper, partner, validation_sets([paper.card.data, partner.card.data], args))
-        test = mnist_test(paper, partner, chosen["gate"], args.data)
+        mnist = load_mnist(args.data)
+        chosen = choose(paper, partner, validation_sets([paper.card.data, partner.card.data], mnist, args))
+        test = mnist_test(paper, partner, chosen["gate"], mnist)
         card = write_paper_card(paper, partner, chosen, test, args)
     except (DigitkioskError, DataError, OSError) as e:
         print(f"digitkiosk.train.paper_pair: {e}", file=sys.stderr)
