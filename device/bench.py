@@ -96,6 +96,19 @@ def compose_page(images: np.ndarray, count: int = 6, seed: int = 0) -> np.ndarra
     return np.clip(page, 0, 255).astype(np.uint8)
 
 
+def compose_field(images: np.ndarray, count: int = 5, seed: int = 0) -> np.ndarray:
+    """A 220x60 cheque amount field: `count` dark digits, 40 px high, on light grainy paper."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    field = np.full((60, 40 + 34 * count), 225, np.float32)
+    for i in range(count):
+        d = cv2.resize(images[rng.integers(len(images))].astype(np.float32), (40, 40))
+        field[10:50, 20 + i * 34 : 60 + i * 34] -= d * 0.6
+    field += rng.normal(0, 4, field.shape)
+    return np.clip(field, 0, 255).astype(np.uint8)
+
+
 def run_bench(
     model: str | None = None,
     backend: str = "auto",
@@ -105,9 +118,10 @@ def run_bench(
     policy: TrustPolicy | None = None,
     stroke_model: str | None = "off",
     paper_model: str | None = "off",
+    line_model: str | None = "off",
 ) -> dict:
-    """`stroke_model`, `paper_model`: the pen path's stroke model and the pictures' paper model
-    (None: the bundled one; "off": none)."""
+    """`stroke_model`, `paper_model`, `line_model`: the pen path's stroke model, the pictures'
+    paper model and the fields' line model (None: the bundled one; "off": none)."""
     policy = policy or TrustPolicy()
     loaded = load_model(model, backend=backend, num_threads=threads, policy=policy)
     recognizer = Recognizer(loaded)
@@ -122,6 +136,12 @@ def run_bench(
 
         recognizer.paper_model = open_paper_model(
             Path(paper_model) if paper_model else None, policy, backend=backend, num_threads=threads
+        )
+    if line_model != "off":
+        from .line_reader import open_line_model
+
+        recognizer.line_model = open_line_model(
+            Path(line_model) if line_model else None, policy, backend=backend, num_threads=threads
         )
     images, _ = selftest_digits()
     x = images.astype(np.float32) / 255.0
@@ -180,5 +200,15 @@ def run_bench(
         result["image_640x480_to_digits"] = _percentiles(page_times)
     except NotImplementedError:
         result["image_640x480_to_digits"] = None
+    # A cheque field: the line model (all its members) and segmentation, as `predict` reads one.
+    result["line_model"] = recognizer.line_model.describe() if recognizer.line_model else None
+    field = compose_field(images)
+    recognizer.read_image(field)
+    field_times = []
+    for _ in range(max(10, min(100, repeats // 5))):  # fewer when emulated (arm64 check: 50 repeats)
+        t0 = time.perf_counter()
+        recognizer.read_image(field)
+        field_times.append(time.perf_counter() - t0)
+    result["field_to_digits"] = _percentiles(field_times)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
     return result

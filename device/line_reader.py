@@ -8,6 +8,11 @@ it (best class per step, repeats merged, blanks dropped) in numpy: no TensorFlow
 Touching cursive digits ("100", "280.000"), where cutting a mark into digits fails, need no cut
 at all here.
 
+A line model may hold several members (nets trained alike with other seeds or widths, one file,
+one interpreter call, output (K, T, C)): each member's best path is decoded and the members vote
+on the whole string (`vote_decode`). Their per-step outputs are not averaged: nets trained apart
+with CTC place their peaks at different steps, and the averaged path loses digits.
+
 The line model is a model package like the digit model (`package.py`: card, sha256, pin or
 signature under the same TrustPolicy); one that is missing or refused is reported in one line and
 fields are read by segmentation alone (`Recognizer.read_by_segmentation`). With it, a field is read
@@ -119,6 +124,38 @@ def greedy_decode(probs: np.ndarray, blank: int) -> list[LineChar]:
     return out
 
 
+def vote_decode(member_probs: np.ndarray, blank: int) -> list[LineChar]:
+    """(K, T, C) per-member per-step probabilities → the characters most members read: each
+    member's best path decoded (`greedy_decode`), the string read by the most members wins, a tie
+    goes to the string whose readers are surer (the sum of each one's least sure digit). Each
+    winning character's confidence and probabilities are the mean over the members that read the
+    winning string; its steps are those of the surest of them. One member: its best path."""
+    member_probs = np.asarray(member_probs, dtype=np.float32)
+    if member_probs.ndim == 2:
+        member_probs = member_probs[None]
+    reads = [greedy_decode(p, blank) for p in member_probs]
+    if len(reads) == 1:
+        return reads[0]
+    votes: dict[tuple[int, ...], list[list[LineChar]]] = {}
+    for chars in reads:
+        votes.setdefault(tuple(c.digit for c in chars), []).append(chars)
+
+    def sureness(readers: list[list[LineChar]]) -> tuple[int, float]:
+        return len(readers), sum(min((c.confidence for c in r), default=0.0) for r in readers)
+
+    readers = max(votes.values(), key=sureness)
+    surest = max(readers, key=lambda r: min((c.confidence for c in r), default=0.0))
+    return [
+        LineChar(
+            digit=c.digit,
+            confidence=float(np.mean([r[i].confidence for r in readers])),
+            probs=np.mean([r[i].probs for r in readers], axis=0),
+            steps=c.steps,
+        )
+        for i, c in enumerate(surest)
+    ]
+
+
 @dataclass
 class LineModel:
     package: ModelPackage
@@ -131,16 +168,27 @@ class LineModel:
     def card(self):
         return self.package.card
 
+    @property
+    def members(self) -> int:
+        """How many nets the file holds: its output is (1, K, T, C), or (1, T, C) for one."""
+        shape = self.runner.output_details["shape"]
+        return int(shape[1]) if len(shape) == 4 else 1
+
     def probs(self, lines: np.ndarray) -> np.ndarray:
-        """(N, LINE_HEIGHT, LINE_WIDTH) prepared lines → (N, T, C) per-step probabilities."""
+        """(N, LINE_HEIGHT, LINE_WIDTH) prepared lines → (N, K, T, C) per-member per-step
+        probabilities (K = `members`)."""
         lines = np.asarray(lines, np.float32).reshape(-1, LINE_HEIGHT, LINE_WIDTH)
         out = self.runner.predict(lines)
-        return out.reshape(len(lines), -1, len(self.card.labels))
+        return out.reshape(len(lines), self.members, -1, len(self.card.labels))
+
+    def decode(self, member_probs: np.ndarray) -> list[LineChar]:
+        """One line's (K, T, C) probabilities → the characters read (`vote_decode`)."""
+        return vote_decode(member_probs, self.blank)
 
     def read(self, image: np.ndarray) -> tuple[list[LineChar], np.ndarray]:
         """A field → (characters read, the prepared line)."""
         line = prepare_line(image)
-        return greedy_decode(self.probs(line[None])[0], self.blank), line
+        return self.decode(self.probs(line[None])[0]), line
 
     def describe(self) -> dict:
         return {
@@ -184,9 +232,9 @@ def load_line_model(
         raise SelfTestFailedError(
             f"self-test failed: {package.model_path} does not run ({_first_line(e)})"
         ) from None
-    if not np.isfinite(empty).all() or np.abs(empty.sum(axis=1) - 1.0).max() > 0.05:
+    if not np.isfinite(empty).all() or np.abs(empty.sum(axis=-1) - 1.0).max() > 0.05:
         raise SelfTestFailedError(f"self-test failed: {package.model_path} does not output probabilities")
-    if greedy_decode(empty, model.blank):
+    if model.decode(empty):
         raise SelfTestFailedError(f"self-test failed: {package.model_path} reads digits on an empty field")
     log.info("loaded line model %s %s (%s)", card.name, card.version, trust)
     return model
@@ -259,7 +307,7 @@ def read_field(recognizer, model: LineModel, image: np.ndarray, t0: float):
 
     line = prepare_line(image)
     probs = model.probs(line[None])[0]
-    chars = greedy_decode(probs, model.blank)
+    chars = model.decode(probs)
     try:
         # By the digit model, not the paper model (`paper_reader.py`): `prefer_segmentation_above`
         # was chosen on its confidences, and the paper model, sure of more of segmentation's
@@ -279,5 +327,5 @@ def read_field(recognizer, model: LineModel, image: np.ndarray, t0: float):
         )
     ):
         return segmented
-    digits = line_digits(chars, line, len(probs), np.shape(image), model.card.reject_threshold)
+    digits = line_digits(chars, line, probs.shape[1], np.shape(image), model.card.reject_threshold)
     return Reading(digits, (time.perf_counter() - t0) * 1000.0, separators=[""] * (len(digits) - 1))

@@ -31,8 +31,25 @@ def test_average_is_the_mean_of_the_members_logits(tmp_path: Path):
     assert not np.allclose(members[0](x).numpy(), members[1](x).numpy())  # two different nets
 
 
-def test_one_member_or_a_missing_file_is_one_line(tmp_path: Path, capsys):
+def test_vote_stacks_the_members_logits(tmp_path: Path):
+    """`--combine vote`: one net whose output is every member's logits, (K, T, C), for the device
+    to decode each (`line_reader.vote_decode`)."""
+    import keras
+
+    paths = []
+    for seed in (1, 2, 3):
+        keras.utils.set_random_seed(seed)
+        paths.append(str(tmp_path / f"m{seed}.keras"))
+        build_line_model((4, 4, 8, 8, 8), 0.0).save(paths[-1])
+    x = np.random.default_rng(0).random((2, 32, 160, 1)).astype("float32")
+    members = [keras.models.load_model(p, compile=False)(x, training=False).numpy() for p in paths]
+    got = line_ensemble.average(paths, "vote")(x, training=False).numpy()
+    assert got.shape == (2, 3, 40, 11) and np.allclose(got, np.stack(members, axis=1), atol=1e-5)
+    assert line_ensemble.average(paths[:1], "vote") is not None  # one member: that net
+
+
+def test_a_missing_file_is_one_line(tmp_path: Path, capsys):
     assert line_ensemble.main([str(tmp_path / "nope.keras"), "--out", str(tmp_path)]) == 2
     assert line_ensemble.main([str(tmp_path / "a.keras"), str(tmp_path / "b.keras")]) == 2
     err = capsys.readouterr().err
-    assert "need two or more line models" in err and "Traceback" not in err
+    assert "no such line model" in err and "Traceback" not in err

@@ -1,6 +1,8 @@
-"""Average several trained line models into one (`device/line_reader.py` reads it as any other).
+"""Average several trained line models into one (`device/line_reader.py` reads it as any other),
+or export one that `line_fit.py --no-export` trained (e.g. with Keras on PyTorch, on a machine
+without TensorFlow's converter).
 
-    python -m digitkiosk.train.line_ensemble RUN1/linenet.keras RUN2/linenet.keras ... \
+    python -m digitkiosk.train.line_ensemble RUN1/linenet.keras [RUN2/linenet.keras ...] \
         [--data ../shared/data/orand_car_a] [--out runs/line_pair] [--version 1.1.0]
 
 The nets (each trained by `line_fit.py` with its own seed) read the same 32x160 field into the
@@ -14,6 +16,7 @@ the int8 file through the device's loader and decoder, as `line_fit.py` does. Me
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -21,24 +24,46 @@ from pathlib import Path
 import numpy as np
 
 from .line_data import StripBank, epoch_lines, load_fields, prepared
-from .line_fit import export_int8, write_card
+from .line_fit import FIT_RECORD, export_int8, write_card
 
 log = logging.getLogger(__name__)
 
 
-def average(paths: list[str]):
-    """The members' Keras models → one model whose output is the mean of their logits."""
+def average(paths: list[str], combine: str = "mean"):
+    """The members' Keras models → one model whose output is the mean of their logits
+    (`combine="mean"`), or all of their logits stacked, (K, T, C), for the device to decode each
+    and vote (`"vote"`, `line_reader.vote_decode`). One member: that model."""
     import keras
 
     members = [keras.models.load_model(p, compile=False) for p in paths]
+    if len(members) == 1:
+        return members[0]
     shapes = {tuple(m.input.shape[1:]) for m in members} | {tuple(m.output.shape[1:]) for m in members}
     if len({tuple(m.input.shape[1:]) for m in members}) != 1 or len(shapes) != 2:
         raise SystemExit("digitkiosk-train: error: the line models read or answer different shapes")
     inputs = keras.Input(members[0].input.shape[1:], name="line")
     for i, m in enumerate(members):
         m.name = f"member{i + 1}"  # unique names inside one model
-    logits = keras.layers.Average(name="mean_logits")([m(inputs) for m in members])
+    outputs = [m(inputs) for m in members]
+    if combine == "vote":
+        stacked = keras.layers.Concatenate(axis=1, name="members")(
+            [keras.layers.Reshape((1, *m.output.shape[1:]))(o) for m, o in zip(members, outputs, strict=True)]
+        )
+        return keras.Model(inputs, stacked, name="linenet")
+    logits = keras.layers.Average(name="mean_logits")(outputs)
     return keras.Model(inputs, logits, name="linenet")
+
+
+TRAINING_KEYS = ("command", "host", "wall_time_s")
+
+
+def _fit_record(member: str) -> dict:
+    """The training record `line_fit.py --no-export` wrote beside a member ({} when none)."""
+    path = Path(member).with_name(FIT_RECORD)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,22 +74,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default="linenet")
     ap.add_argument("--version", default="1.1.0")
     ap.add_argument("--seed", type=int, default=0, help="for the representative lines of int8")
+    ap.add_argument("--combine", choices=("vote", "mean"), default="vote",
+                    help="vote: the device decodes each member and takes the string most read "
+                    "(default); mean: one net answering the mean of the members' logits")  # fmt: skip
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     missing = [p for p in args.members if not Path(p).is_file()]
-    if len(args.members) < 2 or missing:
-        print(f"digitkiosk-train: error: need two or more line models ({', '.join(missing) or 'one given'})",
-              file=sys.stderr)  # fmt: skip
+    if missing:
+        print(f"digitkiosk-train: error: no such line model: {', '.join(missing)}", file=sys.stderr)
         return 2
-    model = average(args.members)
+    model = average(args.members, args.combine)
+    records = [_fit_record(p) for p in args.members]
     train, val = load_fields(args.data)
     bank = StripBank.from_fields(train)
     x_repr, _ = epoch_lines(train, bank, 200, 1, np.random.default_rng(args.seed + 1))
     result = {
         "model": model,
-        "history": [],
-        "best": {"members": args.members},
-        "wall_time_s": 0.0,
+        "history": records[0].get("history", []) if len(records) == 1 else [],
+        "best": {"members": args.members, "member_best_epochs": [r.get("best") for r in records]},
+        "members_training": [{k: r[k] for k in TRAINING_KEYS if k in r} for r in records],
+        "host": records[0].get("host") if len(records) == 1 else None,
+        "wall_time_s": sum(r.get("wall_time_s", 0.0) for r in records),
         "representative": x_repr[:400],
         "x_val": prepared(val).astype(np.float32)[..., None] / 255.0,
         "t_val": [f.text for f in val],

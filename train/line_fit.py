@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text
-from digitkiosk.device.line_reader import BLANK_LABEL, LINE_HEIGHT, LINE_PREP_ID, LINE_WIDTH, greedy_decode
+from digitkiosk.device.line_reader import BLANK_LABEL, LINE_HEIGHT, LINE_PREP_ID, LINE_WIDTH, vote_decode
 from digitkiosk.device.outputs import LOGITS
 
 from .amounts import score
@@ -72,15 +72,43 @@ def _dense_labels(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def decode_all(probs: np.ndarray) -> list[str]:
-    return ["".join(str(c.digit) for c in greedy_decode(p, BLANK)) for p in probs]
+    """(N, T, C) or, for a line model of several members, (N, K, T, C) → the strings read."""
+    return ["".join(str(c.digit) for c in vote_decode(p, BLANK)) for p in probs]
+
+
+def ctc_loss(y_true, logits):
+    """Keras loss over packed targets: column 0 is the label length, the rest the labels (0-padded).
+    One loss for every Keras backend (keras.ops), so the same recipe trains on TensorFlow here and
+    on PyTorch where a GPU machine has no TensorFlow."""
+    import keras
+    from keras import ops
+
+    y = ops.cast(y_true, "int32")
+    batch = ops.shape(y)[0]
+    steps = ops.full((batch,), ops.shape(logits)[1], dtype="int32")
+    loss = keras.ops.ctc_loss(y[:, 1:], logits, y[:, 0], steps, mask_index=BLANK)
+    return ops.mean(loss)
+
+
+def _packed_targets(texts: list[str]) -> np.ndarray:
+    """(batch, 1 + steps): one width for every batch, so a compiled train step is never retraced."""
+    labels, lengths = _dense_labels(texts)
+    out = np.zeros((len(texts), 1 + LINE_WIDTH // X_STRIDE), np.float32)
+    out[:, 0] = lengths
+    out[:, 1 : 1 + labels.shape[1]] = labels
+    return out
 
 
 def fit(args: argparse.Namespace, out: Path) -> dict:
-    import tensorflow as tf
+    import keras
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    tf.keras.utils.set_random_seed(args.seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        # One thread: the training machine is shared (and the runs are reproducible).
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     train, val = load_fields(args.data)
     bank = StripBank.from_fields(train)
@@ -96,27 +124,8 @@ def fit(args: argparse.Namespace, out: Path) -> dict:
     model.summary(print_fn=log.info)
     per_epoch = args.synthetic + args.real_repeat * len(train)
     steps = args.epochs * (per_epoch // args.batch_size)
-    schedule = tf.keras.optimizers.schedules.CosineDecay(args.lr, steps, alpha=0.02)
-    opt = tf.keras.optimizers.Adam(schedule)
-    t_steps = LINE_WIDTH // X_STRIDE
-
-    @tf.function(reduce_retracing=True)
-    def step(x, labels, lengths):
-        with tf.GradientTape() as tape:
-            logits = model(x, training=True)
-            loss = tf.nn.ctc_loss(
-                labels=labels,
-                logits=logits,
-                label_length=lengths,
-                logit_length=tf.fill([tf.shape(x)[0]], t_steps),
-                logits_time_major=False,
-                blank_index=BLANK,
-            )
-            loss = tf.reduce_mean(loss)
-        grads = tape.gradient(loss, model.trainable_variables)
-        grads, _ = tf.clip_by_global_norm(grads, 5.0)
-        opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return loss
+    schedule = keras.optimizers.schedules.CosineDecay(args.lr, steps, alpha=0.02)
+    model.compile(optimizer=keras.optimizers.Adam(schedule, global_clipnorm=5.0), loss=ctc_loss)
 
     history: list[dict] = []
     best, best_key, best_weights = None, (-1.0, -1.0), None
@@ -126,9 +135,9 @@ def fit(args: argparse.Namespace, out: Path) -> dict:
         losses = []
         for i in range(0, len(x) - args.batch_size + 1, args.batch_size):
             xb = x[i : i + args.batch_size].astype(np.float32)[..., None] / 255.0
-            labels, lengths = _dense_labels(texts[i : i + args.batch_size])
-            losses.append(float(step(tf.constant(xb), tf.constant(labels), tf.constant(lengths))))
-        probs = tf.nn.softmax(model(x_val, training=False)).numpy()
+            losses.append(float(model.train_on_batch(xb, _packed_targets(texts[i : i + args.batch_size]))))
+        logits = model.predict(x_val, batch_size=256, verbose=0)
+        probs = keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
         figures = score(decode_all(probs), t_val)
         row = {"epoch": epoch, "loss": round(float(np.mean(losses)), 4), **figures,
                "elapsed_s": round(time.perf_counter() - t0, 1)}  # fmt: skip
@@ -212,11 +221,23 @@ def write_card(args: argparse.Namespace, result: dict, data: bytes, out: Path) -
         "train_lines_real": result["train_lines"],
         "wall_time_s": result["wall_time_s"],
         "history": result["history"],
-        "host": {"python": platform.python_version(), "machine": platform.machine(), "tf_threads": 1},
+        "host": result.get("host") or host(),
     }
+    if result.get("members_training"):  # line_ensemble: how each member was trained
+        card["training"]["members"] = result["members_training"]
     atomic_write_text(card_path, json.dumps(card, indent=1) + "\n")
     log.info("int8 validation %s", card["metrics"]["int8"])
     return card_path
+
+
+def host() -> dict:
+    import keras
+
+    return {"python": platform.python_version(), "machine": platform.machine(),
+            "keras_backend": keras.backend.backend()}  # fmt: skip
+
+
+FIT_RECORD = "fit.json"  # beside RUN/NAME.keras: what `--no-export` leaves for `line_ensemble`
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,12 +257,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget-s", type=float, default=0, help="stop after the epoch that passes this")
     ap.add_argument("--name", default="linenet")
     ap.add_argument("--version", default="1.0.0")
+    ap.add_argument("--no-export", action="store_true",
+                    help="save RUN/NAME.keras and RUN/fit.json only (a machine without TensorFlow's "
+                    "converter, e.g. Keras on PyTorch); line_ensemble exports them")  # fmt: skip
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = fit(args, out)
     result["model"].save(out / f"{args.name}.keras")
+    if args.no_export:
+        record = {
+            "command": " ".join(
+                ["python -m digitkiosk.train.line_fit", *(argv if argv is not None else sys.argv[1:])]
+            ),
+            "config": {k: v for k, v in vars(args).items() if k != "out"},
+            **{k: result[k] for k in ("history", "best", "wall_time_s", "train_lines")},
+            "host": host(),
+        }
+        atomic_write_text(out / FIT_RECORD, json.dumps(record, indent=1) + "\n")
+        return 0
     write_card(args, result, export_int8(result["model"], result["representative"]), out)
     return 0
 

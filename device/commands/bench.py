@@ -7,7 +7,7 @@ import json
 
 from .common import add_model_arguments, settings
 
-HELP = "measure cold start, inference latency, strokes and image paths, peak RSS (JSON)"
+HELP = "measure cold start, inference latency, strokes and image and field paths, peak RSS (JSON)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     config = settings(args)
     model = str(config.model) if config.model else None
     pen = None if config.stroke_model is None else str(config.stroke_model)
+    line = (str(config.line_model) if config.line_model else None) if config.fields_by_line_model else "off"
     result = run_bench(
         model,
         config.backend,
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         paper_model=(str(config.paper_model) if config.paper_model else None)
         if config.pictures_by_paper_model
         else "off",
+        line_model=line,
     )
     print(json.dumps(result, indent=1))
     return 0

@@ -10,10 +10,10 @@ part (for tuning), and prints JSON:
 - the same `predict` with the line model off (DIGITKIOSK_LINE_MODEL=off): the segmentation path
   alone, as before the line reader (pictures read by the paper model, `paper_reader.py`, unless
   DIGITKIOSK_PAPER_MODEL=off);
-- the line reader alone (`line_reader.LineModel`, greedy CTC decode) on each image, and the
-  choice `predict` makes (`line_reader.read_field`: the segmentation's answer where all its digits
-  read at least `prefer_segmentation_above` of the line model's card and it has as many digits as
-  the line reader's, else the line reader's) for a range of such thresholds, the figures that
+- the line reader alone (`line_reader.LineModel`, greedy CTC decode, its members voting) on each
+  image, and the choice `predict` makes (`line_reader.read_field`: the segmentation's answer where
+  all its digits read at least `prefer_segmentation_above` of the line model's card and it has as
+  many digits as the line reader's, else the line reader's) for a range of such thresholds, the figures that
   threshold is chosen by; with the line reader's time per field on one core;
 - `predict --single` on each annotated digit cropped with a 2 px margin: digits read right;
 
@@ -110,7 +110,7 @@ def clean_pictures(recognizer, model, count: int) -> dict:
     or two loses or gains when fields are read by the line model."""
     import cv2
     from digitkiosk.device.errors import NothingToReadError
-    from digitkiosk.device.line_reader import greedy_decode, prepare_line
+    from digitkiosk.device.line_reader import prepare_line
     from digitkiosk.train.data import load_mnist
 
     mnist = load_mnist(REPO.parent / "shared/data/mnist")
@@ -123,7 +123,7 @@ def clean_pictures(recognizer, model, count: int) -> dict:
             size = 112 if n == 1 else 60
             img = cv2.resize(np.hstack([255 - mnist.x_train[i] for i in idx]), (n * size, size))
             truths.append("".join(str(mnist.y_train[i]) for i in idx))
-            chars = greedy_decode(model.probs(prepare_line(img)[None])[0], model.blank)
+            chars = model.decode(model.probs(prepare_line(img)[None])[0])
             texts.append("".join(str(c.digit) for c in chars))
             try:
                 r = recognizer.read_by_segmentation(img, paper=False)  # as read_field does
@@ -147,7 +147,6 @@ def line_figures(grays: list[np.ndarray], truths: list[str], segmented: list[dic
     decode), 1 thread."""
     from digitkiosk.device.line_reader import (
         default_line_model_path,
-        greedy_decode,
         load_line_model,
         prepare_line,
     )
@@ -163,7 +162,7 @@ def line_figures(grays: list[np.ndarray], truths: list[str], segmented: list[dic
     texts, ms = [], []
     for g in grays:
         t = time.perf_counter()
-        chars = greedy_decode(model.probs(prepare_line(g)[None])[0], model.blank)
+        chars = model.decode(model.probs(prepare_line(g)[None])[0])
         ms.append((time.perf_counter() - t) * 1000.0)
         texts.append("".join(str(c.digit) for c in chars))
     seg_texts = ["".join(c for c in o["text"] if not c.isspace()) for o in segmented]
