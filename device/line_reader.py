@@ -312,7 +312,8 @@ def read_field(recognizer, model: LineModel, image: np.ndarray, t0: float):
         # By the digit model, not the paper model (`paper_reader.py`): `prefer_segmentation_above`
         # was chosen on its confidences, and the paper model, sure of more of segmentation's
         # wrong cuts, lost amounts here (validation scans: 78.6% exactly right against 83.5%).
-        segmented: Reading | None = recognizer.read_by_segmentation(image, t0, paper=False)
+        # Segmentation's own answer, not touching numbers read again by this line model.
+        segmented: Reading | None = recognizer.read_by_segmentation(image, t0, paper=False, touching=False)
     except NothingToReadError:
         if not chars:
             raise

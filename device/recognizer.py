@@ -18,6 +18,7 @@ from . import grouping, layout
 from .errors import NothingToReadError
 from .loader import LoadedModel
 from .strokes import Stroke
+from .touching import Number, may_hold_several, reread_touching
 
 if TYPE_CHECKING:  # segment imports OpenCV, which the kiosk's stroke path does without
     from .line_reader import LineModel
@@ -143,6 +144,9 @@ class Recognizer:
         # model with the digit model as partner where it is unsure (`paper_reader.py`), by the
         # digit model alone otherwise.
         self.paper_model = paper_model
+        # Numbers in pictures whose digits may touch are read again whole by the line model
+        # (`touching.py`), when there is one.
+        self.touching_by_line = True
 
     @property
     def model(self) -> LoadedModel:
@@ -242,24 +246,28 @@ class Recognizer:
                 return read_field(self, self.line_model, image, t0)
         return self.read_by_segmentation(image, t0)
 
-    def read_by_segmentation(self, image: np.ndarray, t0: float | None = None, paper: bool = True) -> Reading:
-        """`read_image` without the line model: digits found, cut and read one by one (`paper`:
-        as `classify`)."""
+    def read_by_segmentation(
+        self, image: np.ndarray, t0: float | None = None, paper: bool = True, touching: bool = True
+    ) -> Reading:
+        """`read_image` without reading the picture as a field: digits found, cut and read one by
+        one (`paper`: as `classify`; `touching`: as `read_segmentation`)."""
         from .segment import find_digits
 
-        return self.read_found(find_digits(image), t0, paper)
+        return self.read_found(find_digits(image), t0, paper, touching)
 
-    def read_found(self, found: Segmentation, started: float | None = None, paper: bool = True) -> Reading:
+    def read_found(
+        self, found: Segmentation, started: float | None = None, paper: bool = True, touching: bool = True
+    ) -> Reading:
         """What segmentation found in a picture → the reading (latency counted from `started`,
         a perf_counter time, when given). NothingToReadError when no mark reads as a digit."""
         t0 = time.perf_counter() if started is None else started
-        digits, separators = self.read_segmentation(found, paper) if found.digits else ([], [])
+        digits, separators = self.read_segmentation(found, paper, touching) if found.digits else ([], [])
         if not digits:  # nothing found, or only marks that read as no digit (commas, dashes)
             raise NothingToReadError("nothing to read: no digits found in the image")
         return Reading(digits, (time.perf_counter() - t0) * 1000.0, separators=separators)
 
     def read_segmentation(
-        self, found: Segmentation, paper: bool = True
+        self, found: Segmentation, paper: bool = True, touching: bool = True
     ) -> tuple[list[DigitReading], list[str]]:
         """Digits found in a picture → their readings and separators: where the digits are, on the
         digit model's readings (one interpreter call; the rules below use its reject threshold),
@@ -310,6 +318,7 @@ class Recognizer:
 
         digits: list[DigitReading] = []
         separators: list[str] = []
+        numbers: list[Number] = []
         pending = ""  # the separator before a dropped mark, kept for the next digit
         for i, mark in enumerate(found.digits):
             before = _wider(pending, found.separators[i - 1]) if i else ""
@@ -320,13 +329,32 @@ class Recognizer:
                 continue
             if digits:
                 separators.append(before)
+            if not numbers or before:
+                numbers.append(Number(len(digits), len(digits)))
             pending = ""
             separators += [""] * (len(these) - 1)
             digits += these
+            number = numbers[-1]
+            number.end, number.marks = len(digits), [*number.marks, mark]
+            number.touching |= (
+                bool(mark.parts or mark.segments)
+                or may_hold_several(mark)
+                or any(r.digit is None for r in these)
+            )
+        from_line: set[int] = set()
+        if touching and self.touching_by_line and self.line_model is not None and found.gray is not None:
+            digits, separators, from_line = reread_touching(
+                self.line_model, found.gray, digits, separators, numbers
+            )
         if paper and digits and self.paper_model is not None:
-            images = np.stack([d.image for d in digits])
-            digit_probs = np.stack([d.probs for d in digits])  # read above: not asked again
-            digits = self.classify(images, [d.box for d in digits], digit_probs=digit_probs)
+            # The digits segmentation cut (not those the line model read whole) by the paper model.
+            cut = [i for i in range(len(digits)) if i not in from_line]
+            if cut:
+                images = np.stack([digits[i].image for i in cut])
+                digit_probs = np.stack([digits[i].probs for i in cut])  # read above: not asked again
+                again = self.classify(images, [digits[i].box for i in cut], digit_probs=digit_probs)
+                for i, r in zip(cut, again, strict=True):
+                    digits[i] = r
         return digits, separators
 
 

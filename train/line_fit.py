@@ -105,9 +105,13 @@ def fit(args: argparse.Namespace, out: Path) -> dict:
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        # One thread: the training machine is shared (and the runs are reproducible).
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        # One thread: the training machine is shared (and the runs are reproducible). Once
+        # TensorFlow has run in this process (a test suite, a caller) its threads are set for good.
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError as e:
+            log.warning("TensorFlow threads left as they are: %s", e)
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     train, val = load_fields(args.data)

@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--duration must be a positive number of seconds")
     retries = None if args.retries < 0 else args.retries
     options = LoopOptions(roi, args.stable, args.every_frame, retries, args.max_frames, args.duration)
-    recognizer = open_recognizer(settings(args))
+    # The line model reads numbers whose digits touch (`touching.py`).
+    recognizer = open_recognizer(settings(args), fields=True)
     if args.headless:
         from ..camera.headless import run_headless
 

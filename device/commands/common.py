@@ -53,7 +53,8 @@ def settings(args: argparse.Namespace) -> Settings:
 
 def open_recognizer(settings: Settings, fields: bool = False, pen: bool = False, pictures: bool = True):
     """Load the model through the verified path, under the settings' trust policy, and wrap it
-    in a Recognizer; with `fields`, the line model for fields too, with `pen` the stroke model for
+    in a Recognizer; with `fields`, the line model too (fields, and numbers whose digits touch in
+    pictures: `touching.py`), with `pen` the stroke model for
     pen digits, with `pictures` the paper model for pictures (the same policy; if one is missing
     or refused, one warning, and fields are read by segmentation, pen digits and pictures by the
     digit model alone)."""

@@ -39,6 +39,9 @@ class Segmentation:
     # Why nothing was found, for a status line: "blank image", "too dark", "overexposed",
     # "no digits found", "too cluttered". Empty when digits were found.
     note: str = ""
+    # The picture's gray, in the boxes' coordinates: touching numbers are read again from it by
+    # the line model (`touching.py`).
+    gray: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def layout(self) -> str:

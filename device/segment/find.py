@@ -53,7 +53,7 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
     the whole image's coordinates. A blank, black or overexposed picture gives no digits (and a
     `note` saying why), never a guess.
     """
-    gray = to_gray(image)
+    gray = whole = to_gray(image)
     full_h, full_w = gray.shape
     ox, oy = 0, 0
     if roi is not None:
@@ -153,7 +153,7 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
                     gap = b.x0 - line[i - 1].x1
                     separators.append(" " if gap > WORD_GAP * line_h else "")
             digits.append(digit)
-    return Segmentation(digits, separators, full_mask)
+    return Segmentation(digits, separators, full_mask, gray=whole)
 
 
 def _found(

@@ -98,6 +98,12 @@ def main() -> int:
         default=None,
         help="paper model, as the camera command reads with it (default: the bundled one; off: none)",
     )
+    ap.add_argument(
+        "--line-model",
+        default=None,
+        help="line model, as the camera command reads touching numbers with it "
+        "(default: the bundled one; off: none)",
+    )
     ap.add_argument("--show-errors", action="store_true", help="list misread scenes on stderr")
     args = ap.parse_args()
     _pin_one_core()
@@ -123,6 +129,13 @@ def main() -> int:
         # edge: DIGITKIOSK_ALLOW_UNSIGNED=1 measures an unsigned candidate.
         recognizer.paper_model = load_paper_model(
             args.paper_model or default_paper_model_path(), policy=Settings.resolve().policy(), num_threads=1
+        )
+    if (args.line_model or "").strip().lower() not in MODEL_OFF:
+        from digitkiosk.device.line_reader import default_line_model_path, load_line_model
+
+        # The camera command's line model, which reads numbers whose digits touch (touching.py).
+        recognizer.line_model = load_line_model(
+            args.line_model or default_line_model_path(), policy=Settings.resolve().policy(), num_threads=1
         )
     x, y = _mnist(args.split)
     pen_file = DATA / "pendigits" / f"{args.split}.jsonl"

@@ -126,7 +126,7 @@ def clean_pictures(recognizer, model, count: int) -> dict:
             chars = model.decode(model.probs(prepare_line(img)[None])[0])
             texts.append("".join(str(c.digit) for c in chars))
             try:
-                r = recognizer.read_by_segmentation(img, paper=False)  # as read_field does
+                r = recognizer.read_by_segmentation(img, paper=False, touching=False)  # as read_field does
                 seg_texts.append("".join(r.text.split()))
                 seg_sure.append(min(d.confidence if d.digit is not None else 0.0 for d in r.digits))
             except NothingToReadError:

@@ -1,0 +1,108 @@
+"""Numbers whose digits touch, read whole by the line model (`device/touching.py`): real MNIST
+test digits written touching on a page, the real bundled digit, paper and line models."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from digitkiosk.device.errors import NothingToReadError
+from digitkiosk.device.line_reader import default_line_model_path, load_line_model
+from digitkiosk.device.recognizer import Recognizer
+from digitkiosk.device.segment import FoundDigit
+from digitkiosk.device.touching import may_hold_several, number_box
+
+
+@pytest.fixture(scope="module")
+def line_model():
+    return load_line_model(default_line_model_path())
+
+
+@pytest.fixture(scope="module")
+def readers(recognizer, line_model) -> tuple[Recognizer, Recognizer]:
+    """(as `predict` and the camera read pictures: with the line model; without it)."""
+    with_line = Recognizer(recognizer.model, line_model, paper_model=recognizer.paper_model)
+    return with_line, recognizer
+
+
+def _write(page: np.ndarray, digits: list[np.ndarray], x: int, overlap: int) -> int:
+    """MNIST digits, 84 px high, side by side from column `x` (`overlap` > 0: touching)."""
+    for d in digits:
+        big = cv2.resize(d.astype(np.float32), (84, 84))
+        cols = np.flatnonzero(big.max(axis=0) > 30)
+        big = big[:, cols[0] : cols[-1] + 1]
+        page[70:154, x : x + big.shape[1]] -= big * 0.7
+        x += big.shape[1] - overlap
+    return x
+
+
+def _pages(mnist_test, count: int, numbers: list[tuple[int, int]], seed: int = 5):
+    """Pages of numbers ((digits, overlap) each, a wide gap between) → (image, true text)."""
+    x, y = mnist_test
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        page = np.full((240, 640), 235.0)
+        at, words = 40, []
+        for n, overlap in numbers:
+            picks = rng.integers(len(x), size=n)
+            at = _write(page, [x[i] for i in picks], at, overlap) + 90
+            words.append("".join(str(y[i]) for i in picks))
+        page += rng.normal(0, 3, page.shape)
+        yield np.clip(page, 0, 255).astype(np.uint8), " ".join(words)
+
+
+def _text(reader: Recognizer, image: np.ndarray) -> str:
+    try:
+        return reader.read_image(image).text
+    except NothingToReadError:
+        return ""
+
+
+def test_touching_numbers_are_read_whole_by_the_line_model(readers, mnist_test):
+    """24 pages of a 3-digit number whose digits touch (6 px of 84): measured 16 right with the
+    line model, 6 without (segmentation reads a touching pair as one digit or as none)."""
+    with_line, without = readers
+    pages = list(_pages(mnist_test, 24, [(3, 6)]))
+    right = sum(_text(with_line, img) == text for img, text in pages)
+    before = sum(_text(without, img) == text for img, text in pages)
+    assert right >= 14, (right, before)
+    assert right >= before + 6, (right, before)
+
+
+def test_a_touching_number_keeps_its_place_among_separate_ones(readers, mnist_test):
+    """A separate number, a touching one, a separate one: the spaces stay where they were."""
+    with_line, _ = readers
+    pages = list(_pages(mnist_test, 6, [(2, -20), (3, 6), (2, -20)], seed=9))
+    texts = [_text(with_line, img) for img, _ in pages]
+    assert all(t.count(" ") == 2 for t in texts), texts
+    assert sum(t == truth for t, (_, truth) in zip(texts, pages, strict=True)) >= 4, texts
+
+
+def test_separate_digits_read_the_same_and_call_the_line_model_only_for_wide_or_unsure_marks(
+    readers, mnist_test, line_model
+):
+    from digitkiosk.device.segment import find_digits
+
+    with_line, without = readers
+    calls = []
+    original = line_model.runner.predict
+    line_model.runner.predict = lambda *a, **k: calls.append(1) or original(*a, **k)
+    try:
+        pages = list(_pages(mnist_test, 8, [(3, -25)], seed=3))  # 25 px apart
+        texts = [(_text(with_line, img), _text(without, img)) for img, _ in pages]
+    finally:
+        del line_model.runner.predict
+    assert all(a == b for a, b in texts), texts
+    flagged = 0
+    for img, _ in pages:
+        marks = find_digits(img).digits
+        unsure = any(d.digit is None for d in without.read_image(img).digits)
+        flagged += unsure or any(m.parts or m.segments or may_hold_several(m) for m in marks)
+    assert len(calls) == flagged < len(pages), (len(calls), flagged)
+
+
+def test_number_box_margins_and_wide_marks():
+    mark = FoundDigit(np.zeros((28, 28), np.float32), [100.0, 50.0, 60.0, 40.0])
+    assert number_box([mark], (480, 640)) == (95, 42, 165, 98)  # 0.12 and 0.2 of the 40 px height
+    assert number_box([mark], (60, 150)) == (95, 42, 150, 60)  # clipped to the picture
+    assert may_hold_several(mark) and not may_hold_several(FoundDigit(mark.image, [0.0, 0.0, 30.0, 40.0]))
