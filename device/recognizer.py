@@ -144,9 +144,6 @@ class Recognizer:
         # model with the digit model as partner where it is unsure (`paper_reader.py`), by the
         # digit model alone otherwise.
         self.paper_model = paper_model
-        # Numbers in pictures whose digits may touch are read again whole by the line model
-        # (`touching.py`), when there is one.
-        self.touching_by_line = True
 
     @property
     def model(self) -> LoadedModel:
@@ -342,7 +339,9 @@ class Recognizer:
                 or any(r.digit is None for r in these)
             )
         from_line: set[int] = set()
-        if touching and self.touching_by_line and self.line_model is not None and found.gray is not None:
+        # Numbers whose digits may touch, read again whole by the line model when there is one
+        # (`touching.py`); not for a field, which `read_field` reads with the line model itself.
+        if touching and self.line_model is not None and found.gray is not None:
             digits, separators, from_line = reread_touching(
                 self.line_model, found.gray, digits, separators, numbers
             )
