@@ -332,7 +332,8 @@ class Recognizer:
             separators += [""] * (len(these) - 1)
             digits += these
             number = numbers[-1]
-            number.end, number.marks = len(digits), [*number.marks, mark]
+            number.end = len(digits)
+            number.marks.append(mark)
             number.touching |= (
                 bool(mark.parts or mark.segments)
                 or may_hold_several(mark)
