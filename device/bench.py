@@ -52,6 +52,17 @@ def _percentiles(samples: list[float]) -> dict:
     }
 
 
+def _time_reading(recognizer: Recognizer, image: np.ndarray, times: int) -> dict:
+    """`read_image` of one picture, once to warm up, then `times` timed."""
+    recognizer.read_image(image)
+    samples = []
+    for _ in range(times):
+        t0 = time.perf_counter()
+        recognizer.read_image(image)
+        samples.append(time.perf_counter() - t0)
+    return _percentiles(samples)
+
+
 def cold_start(
     model: str | None,
     backend: str,
@@ -190,26 +201,12 @@ def run_bench(
         "strokes_to_prediction": _percentiles(stroke_times),
     }
     try:
-        page = compose_page(images)
-        recognizer.read_image(page)
-        page_times = []
-        for _ in range(100):
-            t0 = time.perf_counter()
-            recognizer.read_image(page)
-            page_times.append(time.perf_counter() - t0)
-        result["image_640x480_to_digits"] = _percentiles(page_times)
+        result["image_640x480_to_digits"] = _time_reading(recognizer, compose_page(images), 100)
     except NotImplementedError:
         result["image_640x480_to_digits"] = None
     # A cheque field: the line model (all its members) and segmentation, as `predict` reads one.
     result["line_model"] = recognizer.line_model.describe() if recognizer.line_model else None
-    field = compose_field(images)
-    recognizer.read_image(field)
-    field_times = []
     # 100 fields; 3 in a short run (the emulated arm64 check's 50 repeats: a field is 8 nets there).
-    for _ in range(100 if repeats >= 100 else 3):
-        t0 = time.perf_counter()
-        recognizer.read_image(field)
-        field_times.append(time.perf_counter() - t0)
-    result["field_to_digits"] = _percentiles(field_times)
+    result["field_to_digits"] = _time_reading(recognizer, compose_field(images), 100 if repeats >= 100 else 3)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from .common import add_model_arguments, settings
 
@@ -15,6 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_arguments(p)
 
 
+def _model_arg(path: Path | None, used: bool) -> str | None:
+    """A setting's model for run_bench: its path, None for the bundled one, "off" when not used."""
+    return (str(path) if path else None) if used else "off"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..bench import run_bench
     from ..errors import InputError
@@ -23,19 +29,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--repeats must be at least 1")
     config = settings(args)
     model = str(config.model) if config.model else None
-    pen = None if config.stroke_model is None else str(config.stroke_model)
-    line = (str(config.line_model) if config.line_model else None) if config.fields_by_line_model else "off"
     result = run_bench(
         model,
         config.backend,
         args.repeats,
         threads=config.threads,
         policy=config.policy(),
-        stroke_model=pen if config.pen_by_stroke_model else "off",
-        paper_model=(str(config.paper_model) if config.paper_model else None)
-        if config.pictures_by_paper_model
-        else "off",
-        line_model=line,
+        stroke_model=_model_arg(config.stroke_model, config.pen_by_stroke_model),
+        paper_model=_model_arg(config.paper_model, config.pictures_by_paper_model),
+        line_model=_model_arg(config.line_model, config.fields_by_line_model),
     )
     print(json.dumps(result, indent=1))
     return 0
