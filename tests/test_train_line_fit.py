@@ -31,6 +31,7 @@ def test_no_export_then_vote_export_loads_on_the_device(tmp_path: Path):
     assert line_ensemble.main([member, member, "--out", str(out), "--version", "9.0.0"]) == 0
     card = json.loads((out / "linenet.json").read_text())
     assert card["output"]["shape"] == [1, 2, 40, 11]
+    assert card["training"]["command"].startswith("python -m digitkiosk.train.line_ensemble ")
     assert [m["command"] for m in card["training"]["members"]] == [record["command"]] * 2
     model = load_line_model(out / "linenet.json", policy=TrustPolicy(out, allow_unsigned=True))
     assert model.members == 2

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .line_data import StripBank, epoch_lines, load_fields, prepared
-from .line_fit import FIT_RECORD, export_int8, write_card
+from .line_fit import FIT_RECORD, command_line, export_int8, write_card
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     x_repr, _ = epoch_lines(train, bank, 200, 1, np.random.default_rng(args.seed + 1))
     result = {
         "model": model,
+        "command": command_line("digitkiosk.train.line_ensemble", argv),
         "history": records[0].get("history", []) if len(records) == 1 else [],
         "best": {"members": args.members, "member_best_epochs": [r.get("best") for r in records]},
         "members_training": [{k: r[k] for k in TRAINING_KEYS if k in r} for r in records],

@@ -220,8 +220,8 @@ def write_card(args: argparse.Namespace, result: dict, data: bytes, out: Path) -
         "output_steps": LINE_WIDTH // X_STRIDE,
     }
     card["training"] = {
-        "command": " ".join(["python -m digitkiosk.train.line_fit", *sys.argv[1:]]),
-        "config": {k: v for k, v in vars(args).items() if k != "out"},
+        "command": result["command"],
+        "config": run_config(args),
         "train_lines_real": result["train_lines"],
         "wall_time_s": result["wall_time_s"],
         "history": result["history"],
@@ -239,6 +239,16 @@ def host() -> dict:
 
     return {"python": platform.python_version(), "machine": platform.machine(),
             "keras_backend": keras.backend.backend()}  # fmt: skip
+
+
+def command_line(module: str, argv: list[str] | None) -> str:
+    """How a trainer was run, for its card or record (`argv` None: this process's arguments)."""
+    return " ".join([f"python -m {module}", *(argv if argv is not None else sys.argv[1:])])
+
+
+def run_config(args: argparse.Namespace) -> dict:
+    """The arguments a card records (the output folder is where it lies, not how it was made)."""
+    return {k: v for k, v in vars(args).items() if k != "out"}
 
 
 FIT_RECORD = "fit.json"  # beside RUN/NAME.keras: what `--no-export` leaves for `line_ensemble`
@@ -269,13 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = fit(args, out)
+    result["command"] = command_line("digitkiosk.train.line_fit", argv)
     result["model"].save(out / f"{args.name}.keras")
     if args.no_export:
         record = {
-            "command": " ".join(
-                ["python -m digitkiosk.train.line_fit", *(argv if argv is not None else sys.argv[1:])]
-            ),
-            "config": {k: v for k, v in vars(args).items() if k != "out"},
+            "command": result["command"],
+            "config": run_config(args),
             **{k: result[k] for k in ("history", "best", "wall_time_s", "train_lines")},
             "host": host(),
         }
