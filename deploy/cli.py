@@ -3,8 +3,11 @@
     digitkiosk-deploy keygen [--key PATH]
     digitkiosk-deploy sign MODEL [--key PATH]
     digitkiosk-deploy push MODEL (--to HOST[,HOST…] | --inventory FILE [--group NAME])
-                      [--parallel K] [--canary N] [--dry-run] [--json]
-    digitkiosk-deploy status|rollback (--to … | --inventory …) [--json]
+                      [--kind KIND] [--parallel K] [--canary N] [--dry-run] [--json]
+    digitkiosk-deploy status|rollback (--to … | --inventory …) [--kind KIND] [--json]
+
+KIND is which model: digit, paper, line or stroke (each has its own store on a kiosk); a push
+takes it from the model's card, status and rollback act on the digit model unless told.
     digitkiosk-deploy collect (--to … | --inventory …) --out DIR [--purge] [--all] [--json]
 
 Bad input is one line on stderr (`digitkiosk-deploy: error: ...`) and exit status 2; a rollout
@@ -23,6 +26,7 @@ import sys
 from pathlib import Path
 
 from digitkiosk.device.cli_main import add_common_arguments, run_main
+from digitkiosk.device.model_kinds import DEFAULT_KIND, KINDS
 
 from . import rollout
 from .bundle import load_bundle
@@ -81,6 +85,11 @@ def _add_fleet(p: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
     )
 
 
+def _add_kind(p: argparse.ArgumentParser, help: str, default: str | None = DEFAULT_KIND) -> None:
+    # Each kind of model (digit, paper, line, stroke) has its own store on a kiosk.
+    p.add_argument("--kind", choices=list(KINDS), default=default, help=help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Sign digit models and flash them to kiosks.")
     add_common_arguments(parser)
@@ -105,20 +114,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="push a model without a signature (only development kiosks will take it)",
     )
+    _add_kind(p, "which model it is on the kiosks (default: as its card says)", None)
     p.add_argument("--limit-rate", type=float, metavar="KB/S", help="upload bandwidth per host")
     p.add_argument(
         "--force",
         action="store_true",
-        help="push a model whose card has no passed regression gate (digitkiosk-train gate)",
+        help="push a digit model whose card has no passed regression gate (digitkiosk-train gate)",
     )
     p.set_defaults(_run=cmd_push)
 
     p = sub.add_parser("status", help="active model and health of each kiosk")
     _add_fleet(p, dry_run=False)
+    _add_kind(p, "which model (default: digit)")
     p.set_defaults(_run=cmd_status)
 
     p = sub.add_parser("rollback", help="switch kiosks back to their previous model")
     _add_fleet(p)
+    _add_kind(p, "which model (default: digit)")
     p.set_defaults(_run=cmd_rollback)
 
     p = sub.add_parser("collect", help="pull the kiosks' new samples (corrections) into a folder")
@@ -201,7 +213,9 @@ def _roll(args: argparse.Namespace, action, hosts: list[Host]) -> list[HostResul
 
 def cmd_push(args: argparse.Namespace) -> int:
     _check_counts(args)
-    bundle = load_bundle(args.model, allow_unsigned=args.allow_unsigned, require_gate=not args.force)
+    bundle = load_bundle(
+        args.model, allow_unsigned=args.allow_unsigned, require_gate=not args.force, kind=args.kind
+    )
     hosts, opts = _hosts(args), _ssh_options(args)
     if args.limit_rate is not None and args.limit_rate <= 0:
         raise DeployError("--limit-rate must be positive")
@@ -214,21 +228,23 @@ def cmd_push(args: argparse.Namespace) -> int:
         allow_downgrade=args.allow_downgrade,
         rate_limit=rate,
     )
-    log.info("pushing %s %s to %d hosts", bundle.name, bundle.version, len(hosts))
+    log.info("pushing %s %s (%s model) to %d hosts", bundle.name, bundle.version, bundle.kind, len(hosts))
     results = _roll(args, action, hosts)
-    return _finish(args, results, model=bundle.name, version=bundle.version, dry_run=args.dry_run)
+    return _finish(
+        args, results, model=bundle.name, kind=bundle.kind, version=bundle.version, dry_run=args.dry_run
+    )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     _check_counts(args)
     hosts, opts = _hosts(args), _ssh_options(args)
-    return _finish(args, _roll(args, functools.partial(status_host, opts=opts), hosts))
+    return _finish(args, _roll(args, functools.partial(status_host, opts=opts, kind=args.kind), hosts))
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     _check_counts(args)
     hosts, opts = _hosts(args), _ssh_options(args)
-    action = functools.partial(rollback_host, opts=opts, dry_run=args.dry_run)
+    action = functools.partial(rollback_host, opts=opts, dry_run=args.dry_run, kind=args.kind)
     return _finish(args, _roll(args, action, hosts), dry_run=args.dry_run)
 
 

@@ -9,6 +9,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from digitkiosk.device.model_kinds import DEFAULT_KIND
 from digitkiosk.device.store_state import StoreStatus
 
 from . import ssh
@@ -20,10 +21,12 @@ class DeviceCommand:
     """How to run `digitkiosk model ...` on one host (inventory variables decide)."""
 
     host: Host
+    kind: str = DEFAULT_KIND  # which model's store (digitkiosk.device.model_kinds)
 
     def argv(self, *args: str) -> list[str]:
         base = shlex.split(self.host.command)
-        opts: list[str] = []
+        # The digit model's commands are as they always were, so kiosks from before kinds still answer.
+        opts: list[str] = [] if self.kind == DEFAULT_KIND else ["--kind", self.kind]
         if self.host.vars.get("digitkiosk_store"):
             opts += ["--store", str(self.host.vars["digitkiosk_store"])]
         if self.host.vars.get("digitkiosk_trust_dir"):

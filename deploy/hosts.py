@@ -4,11 +4,15 @@ push: upload the model, card and signature to a staging folder → `digitkiosk m
 (the device verifies and self-tests before it switches) → `digitkiosk model status` as the
 health check (the active version is ours, and the model loads and passes its self-test now). A
 host that fails the health check after switching is rolled back on the spot.
+
+Each acts on one kind of model's store on the kiosk (`--kind`; the digit model's by default).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from digitkiosk.device.model_kinds import DEFAULT_KIND
 
 from . import ssh
 from .bundle import ModelBundle
@@ -26,7 +30,7 @@ async def push_host(
     allow_downgrade: bool = False,
     rate_limit: float | None = None,
 ) -> HostResult:
-    cmd = DeviceCommand(host)
+    cmd = DeviceCommand(host, bundle.kind)
     async with await ssh.connect(host, opts) as conn:
         # Cheap look first (no model load): a host that already runs this exact model gets
         # nothing uploaded, only the health check.
@@ -68,9 +72,9 @@ async def push_host(
         return HostResult.seen(host.name, OK, f"installed {bundle.version}", status, healthy=True)
 
 
-async def status_host(host: Host, opts: ssh.SSHOptions) -> HostResult:
+async def status_host(host: Host, opts: ssh.SSHOptions, *, kind: str = DEFAULT_KIND) -> HostResult:
     async with await ssh.connect(host, opts) as conn:
-        status = await read_status(conn, DeviceCommand(host), opts)
+        status = await read_status(conn, DeviceCommand(host, kind), opts)
     healthy = bool(status.healthy)
     message = "healthy" if healthy else f"unhealthy: {status.check_error or 'unknown'}"
     if status.last_error:
@@ -78,8 +82,10 @@ async def status_host(host: Host, opts: ssh.SSHOptions) -> HostResult:
     return HostResult.seen(host.name, OK if healthy else FAILED, message, status, healthy=healthy)
 
 
-async def rollback_host(host: Host, opts: ssh.SSHOptions, *, dry_run: bool = False) -> HostResult:
-    cmd = DeviceCommand(host)
+async def rollback_host(
+    host: Host, opts: ssh.SSHOptions, *, dry_run: bool = False, kind: str = DEFAULT_KIND
+) -> HostResult:
+    cmd = DeviceCommand(host, kind)
     async with await ssh.connect(host, opts) as conn:
         if dry_run:
             status = await read_status(conn, cmd, opts, check=False)

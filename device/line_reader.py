@@ -213,7 +213,17 @@ def load_line_model(
 ) -> LineModel:
     """Read and verify a line model package (the same trust policy as the digit model), check its
     tensors against its card, and self-test it (an empty field reads as nothing)."""
-    package = ModelPackage.read(path)
+    return line_model_from(ModelPackage.read(path), policy, backend=backend, num_threads=num_threads)
+
+
+def line_model_from(
+    package: ModelPackage,
+    policy: TrustPolicy | None = None,
+    *,
+    backend: str | None = None,
+    num_threads: int | None = None,
+) -> LineModel:
+    """`load_line_model` of a package already read (the model store checks the bytes it copies)."""
     card = package.card
     if card.preprocessing != LINE_PREP_ID:
         raise ModelError(

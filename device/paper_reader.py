@@ -69,6 +69,19 @@ class PaperModel:
     def card(self):
         return self.model.card
 
+    # What the model store records of any kind of model (store_state.StateFile.selftest_record).
+    @property
+    def backend(self) -> str:
+        return self.model.backend
+
+    @property
+    def trust(self) -> str:
+        return self.model.trust
+
+    @property
+    def selftest_accuracy(self) -> float:
+        return self.model.selftest_accuracy
+
     def threshold(self, partner: LoadedModel) -> float:
         """The reject threshold of answers read with `partner` (the recognizer's digit model)."""
         return self.pair_threshold if self.pairs_with(partner) else self.card.reject_threshold
@@ -117,7 +130,12 @@ def load_paper_model(
 ) -> PaperModel:
     """A digit-model package (verified and self-tested as one, `loader.load_model`) whose card has
     the `pair` block `train/paper_pair.py` writes."""
-    model = load_model(path, backend=backend, num_threads=num_threads, policy=policy)
+    return paper_model_from(load_model(path, backend=backend, num_threads=num_threads, policy=policy))
+
+
+def paper_model_from(model: LoadedModel) -> PaperModel:
+    """A digit model already verified and self-tested (`loader.load_package`) as the paper model:
+    its card's `pair` block checked."""
     pair = model.card.data.get("pair")
     where = model.path
     if not isinstance(pair, dict):

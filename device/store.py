@@ -6,6 +6,9 @@
     <store>/state.json                         (last self-test, last error, recent history)
     <store>/.lock                              (one store operation at a time)
 
+That is the digit model's store; each other kind of model (model_kinds.py) has the same layout in
+`<store>/<kind>/`, installed, activated and rolled back on its own.
+
 A model package (package.py) is read once and verified against the trust policy, written into a
 hidden directory inside the store, loaded and self-tested from the bytes just written; only then
 is the directory renamed into `versions/` and `current` switched — a new link made under a
@@ -29,17 +32,15 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import DigitkioskError, ModelError
 from .fileutil import fsync_dir
+from .model_kinds import ModelKind, model_kind
 from .package import ModelPackage, TrustPolicy
 from .settings import DEFAULT_STORE, DEFAULT_TRUST_DIR
 from .store_state import InstallResult, StateFile, StoreStatus
 from .versioning import VERSION_RE, is_version, parse_version
-
-if TYPE_CHECKING:  # the loader pulls in numpy and the interpreter: `status --no-check` does without
-    from .loader import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,15 @@ class ModelStore:
         self,
         root: str | Path | None = None,
         *,
+        kind: str | ModelKind | None = None,
         trust_dir: str | Path | None = None,
         allow_unsigned: bool | None = None,
         backend: str | None = None,
         policy: TrustPolicy | None = None,
     ) -> None:
-        self.root = Path(root) if root is not None else DEFAULT_STORE
+        self.kind = kind if isinstance(kind, ModelKind) else model_kind(kind)
+        self.base = Path(root) if root is not None else DEFAULT_STORE  # the store folder
+        self.root = self.kind.store_root(self.base)  # this kind's store in it
         self.policy = policy or TrustPolicy(trust_dir or DEFAULT_TRUST_DIR, bool(allow_unsigned))
         self.backend = backend
         self.versions_dir = self.root / "versions"
@@ -172,7 +176,7 @@ class ModelStore:
         active model is verified, loaded and self-tested now (the health check)."""
         state = self.read_state()
         active = self.active_version
-        package, problem = None, "no model installed"
+        package, problem = None, f"no {self.kind.noun} installed"
         if active is not None:
             try:
                 package = self.package(active)
@@ -180,6 +184,7 @@ class ModelStore:
                 problem = str(e)
         result = StoreStatus(
             store=str(self.root),
+            kind=self.kind.name,
             active=active,
             previous=self.previous_version,
             model_path=str(self.current_link / package.card_path.name) if package else None,
@@ -208,14 +213,15 @@ class ModelStore:
 
     def _check_layout(self) -> None:
         """Refuse to work through anything the store did not make (it runs as root)."""
-        for path in (self.versions_dir, self.root / ".lock", self.state_path):
+        kind_folder = (self.root,) if self.root != self.base else ()  # made by the store, as root
+        for path in (*kind_folder, self.versions_dir, self.root / ".lock", self.state_path):
             if path.is_symlink():
                 raise StoreError(
                     f"refusing the model store {self.root}: {path} is a symbolic link "
                     "(the store makes none there)"
                 )
         if os.geteuid() == 0:
-            for path in (self.root, self.versions_dir):
+            for path in dict.fromkeys((self.base, self.root, self.versions_dir)):
                 with contextlib.suppress(FileNotFoundError):
                     st = os.stat(path)
                     if st.st_uid != 0 or st.st_mode & 0o022:
@@ -309,10 +315,10 @@ class ModelStore:
             loaded = self._stage_version(package, folder)
         if damaged is not None and active == version:
             self._record_switch("repaired", version, active, loaded)
-            return InstallResult("repaired", version, self.previous_version, loaded.selftest_accuracy)
+            return InstallResult("repaired", version, self.previous_version, StateFile.accuracy(loaded))
         return self._activate(version, action="installed", loaded=loaded)
 
-    def _stage_version(self, package: ModelPackage, folder: Path) -> LoadedModel:
+    def _stage_version(self, package: ModelPackage, folder: Path) -> Any:
         """Write the files into a hidden directory, load and self-test them, then rename the
         directory into place (replacing a damaged one): `versions/<v>` exists only complete."""
         version = package.card.version
@@ -343,12 +349,11 @@ class ModelStore:
                 shutil.rmtree(old, ignore_errors=True)
         return loaded
 
-    def _load(self, package: ModelPackage) -> LoadedModel:
-        from .loader import load_package
+    def _load(self, package: ModelPackage) -> Any:
+        """Verified and self-tested as the device loads this kind of model (model_kinds.py)."""
+        return self.kind.load(package, self.policy, backend=self.backend)
 
-        return load_package(package, self.policy, backend=self.backend)
-
-    def _activate(self, version: str, action: str, loaded: LoadedModel | None = None) -> InstallResult:
+    def _activate(self, version: str, action: str, loaded: Any = None) -> InstallResult:
         folder = self._version_dir(version)
         if not folder.is_dir():
             raise StoreError(f"version {version!r} is not in the store {self.root}")
@@ -363,9 +368,9 @@ class ModelStore:
         log.info("%s model %s (was %s)", action, version, active)
         self._record_switch(action, version, active, loaded)
         self._prune()
-        return InstallResult(action, version, active, loaded.selftest_accuracy)
+        return InstallResult(action, version, active, StateFile.accuracy(loaded))
 
-    def _record_switch(self, action: str, version: str, previous: str | None, loaded: LoadedModel) -> None:
+    def _record_switch(self, action: str, version: str, previous: str | None, loaded: Any) -> None:
         state = self.read_state()
         state["selftest"] = StateFile.selftest_record(version, loaded)
         StateFile.append_history(state, action, version, previous)

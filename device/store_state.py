@@ -10,12 +10,9 @@ import logging
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .fileutil import atomic_write_text
-
-if TYPE_CHECKING:
-    from .loader import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +43,7 @@ class StoreStatus:
     kiosk one release apart still answers."""
 
     store: str = ""
+    kind: str = "digit"  # which kind of model (model_kinds.py); a kiosk before kinds had only this
     active: str | None = None
     previous: str | None = None
     model_path: str | None = None
@@ -104,11 +102,18 @@ class StateFile:
             log.warning("could not record the error in %s: %s", self.path, e)
 
     @staticmethod
-    def selftest_record(version: str, loaded: LoadedModel) -> dict[str, Any]:
+    def accuracy(loaded: Any) -> float | None:
+        """A loaded model's self-test accuracy; None for a kind whose self-test is not one (the
+        line model's: an empty field reads as nothing)."""
+        return getattr(loaded, "selftest_accuracy", None)
+
+    @staticmethod
+    def selftest_record(version: str, loaded: Any) -> dict[str, Any]:
+        """`loaded`: any kind of model (model_kinds.py); each has a backend and a trust."""
         return {
             "version": version,
             "ok": True,
-            "accuracy": loaded.selftest_accuracy,
+            "accuracy": StateFile.accuracy(loaded),
             "backend": loaded.backend,
             "trust": loaded.trust,
             "at": _now(),

@@ -45,6 +45,7 @@ class StrokeModel:
     runner: Runner
     backend: str
     trust: str
+    selftest_accuracy: float | None = None  # on the shipped pen digits, once self-tested
 
     @property
     def card(self):
@@ -115,7 +116,17 @@ def load_stroke_model(
 ) -> StrokeModel:
     """Read and verify a stroke model package (the digit model's trust policy), check its tensors
     against its card, and self-test it on the shipped pen digits."""
-    package = ModelPackage.read(path)
+    return stroke_model_from(ModelPackage.read(path), policy, backend=backend, num_threads=num_threads)
+
+
+def stroke_model_from(
+    package: ModelPackage,
+    policy: TrustPolicy | None = None,
+    *,
+    backend: str | None = None,
+    num_threads: int | None = None,
+) -> StrokeModel:
+    """`load_stroke_model` of a package already read (the model store checks the bytes it copies)."""
     card = package.card
     where = package.model_path
     if card.preprocessing != STROKE_PREP_ID:
@@ -135,7 +146,7 @@ def load_stroke_model(
         probs = model.probs(groups)
     except (ValueError, RuntimeError) as e:
         raise SelfTestFailedError(f"self-test failed: {where} does not run ({_first_line(e)})") from None
-    check_self_test(probs, labels, where, (len(card.labels),), "pen digits")
+    model.selftest_accuracy = check_self_test(probs, labels, where, (len(card.labels),), "pen digits")
     log.info("loaded stroke model %s %s (%s)", card.name, card.version, trust)
     return model
 

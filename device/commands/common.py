@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from pathlib import Path
 
 from ..backends import CHOICES
 from ..settings import Settings
@@ -51,35 +53,45 @@ def settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def companion_paths(
+    settings: Settings, fields: bool = False, pen: bool = False, pictures: bool = True
+) -> dict[str, Callable[[], Path]]:
+    """Kind → where the recognizer's companion model of that kind is, for each one used (`fields`:
+    the line model, `pen`: the stroke model, `pictures`: the paper model, unless its setting is
+    "off"): the one the setting names, else the one installed in the store (`digitkiosk model
+    install --kind KIND`, a deploy push), else the bundled one (model_watch.companion_path)."""
+    from ..line_reader import default_line_model_path
+    from ..model_watch import companion_path
+    from ..paper_reader import default_paper_model_path
+    from ..stroke_reader import default_stroke_model_path
+
+    s = settings
+    wanted = (
+        ("line", fields and s.fields_by_line_model, s.line_model, default_line_model_path),
+        ("stroke", pen and s.pen_by_stroke_model, s.stroke_model, default_stroke_model_path),
+        ("paper", pictures and s.pictures_by_paper_model, s.paper_model, default_paper_model_path),
+    )
+    return {k: companion_path(s.store, k, named, default()) for k, on, named, default in wanted if on}
+
+
 def open_recognizer(settings: Settings, fields: bool = False, pen: bool = False, pictures: bool = True):
     """Load the model through the verified path, under the settings' trust policy, and wrap it
     in a Recognizer; with `fields`, the line model too (fields, and numbers whose digits touch in
-    pictures: `touching.py`), with `pen` the stroke model for
-    pen digits, with `pictures` the paper model for pictures (the same policy; if one is missing
-    or refused, one warning, and fields are read by segmentation, pen digits and pictures by the
-    digit model alone)."""
+    pictures: `touching.py`), with `pen` the stroke model for pen digits, with `pictures` the paper
+    model for pictures, each from where `companion_paths` says, under the same policy; if one is
+    missing or refused, one warning, and fields are read by segmentation, pen digits and pictures
+    by the digit model alone."""
+    from ..line_reader import open_line_model
     from ..loader import load_model
+    from ..paper_reader import open_paper_model
     from ..recognizer import Recognizer
+    from ..stroke_reader import open_stroke_model
 
     policy = settings.policy()
     model = load_model(settings.model, backend=settings.backend, num_threads=settings.threads, policy=policy)
     recognizer = Recognizer(model)
-    if fields and settings.fields_by_line_model:
-        from ..line_reader import open_line_model
-
-        recognizer.line_model = open_line_model(
-            settings.line_model, policy, backend=settings.backend, num_threads=settings.threads
-        )
-    if pen and settings.pen_by_stroke_model:
-        from ..stroke_reader import open_stroke_model
-
-        recognizer.stroke_model = open_stroke_model(
-            settings.stroke_model, policy, backend=settings.backend, num_threads=settings.threads
-        )
-    if pictures and settings.pictures_by_paper_model:
-        from ..paper_reader import open_paper_model
-
-        recognizer.paper_model = open_paper_model(
-            settings.paper_model, policy, backend=settings.backend, num_threads=settings.threads
-        )
+    opens = {"line": open_line_model, "stroke": open_stroke_model, "paper": open_paper_model}
+    for kind, where in companion_paths(settings, fields, pen, pictures).items():
+        companion = opens[kind](where(), policy, backend=settings.backend, num_threads=settings.threads)
+        setattr(recognizer, f"{kind}_model", companion)
     return recognizer

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import DigitkioskError
 from ..settings import Settings
-from .common import add_model_arguments, open_recognizer, settings
+from .common import add_model_arguments, companion_paths, open_recognizer, settings
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         backend=config.backend,
         threads=config.threads,
         watch_interval_s=args.watch_interval,
+        companions=companion_paths(config, pen=True),
         policy=config.policy(),
         sample_store=store,
         samples_refused=refused,

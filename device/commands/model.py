@@ -1,6 +1,7 @@
 """`digitkiosk model install|list|activate|rollback|status`: the device's model store.
 
-Every subcommand takes --store (or DIGITKIOSK_STORE), --trust-dir (or DIGITKIOSK_TRUST_DIR) and
+Every subcommand takes --kind (digit, paper, line or stroke: which model's store, model_kinds.py;
+default digit), --store (or DIGITKIOSK_STORE), --trust-dir (or DIGITKIOSK_TRUST_DIR) and
 --allow-unsigned (or DIGITKIOSK_ALLOW_UNSIGNED=1, development only). `install`, `activate` and
 `rollback` print one line, or JSON with --json; `status` always prints JSON (it is what
 `digitkiosk-deploy` reads as its health check) and exits 1 when the active model is not healthy.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..model_kinds import DEFAULT_KIND, KINDS
 from ..settings import Settings
 from .common import add_trust_arguments
 
@@ -18,6 +20,12 @@ HELP = "manage installed models: install, list, activate, rollback, status"
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--kind",
+        choices=list(KINDS),
+        default=DEFAULT_KIND,
+        help="which model: digit (default), paper (pictures), line (fields), stroke (pen strokes)",
+    )
     p.add_argument("--store", help="model store (default /var/lib/digitkiosk/models, or DIGITKIOSK_STORE)")
     add_trust_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -45,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.resolve(
         trust_dir=args.trust_dir, allow_unsigned=args.allow_unsigned, store=args.store
     )
-    store = ModelStore(settings.store, policy=settings.policy())
+    store = ModelStore(settings.store, kind=args.kind, policy=settings.policy())
+    # The digit model's lines read as before; another kind's say which model they are about.
+    what = "" if args.kind == DEFAULT_KIND else f"{args.kind} model "
     action = args.model_command
     if action == "status":
         status = store.status(check=not args.no_check)
@@ -57,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(rows))
         elif not rows:
-            print(f"no models installed in {store.root}")
+            print(f"no {what.replace('model', 'models') or 'models '}installed in {store.root}")
         else:
             for row in rows:
                 mark = "*" if row["active"] else ("<" if row["previous"] else " ")
@@ -72,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json()))
     elif result.action == "unchanged":
-        print(f"{result.version} is already active")
+        print(f"{what}{result.version} is already active")
     else:
-        print(f"{result.action} {result.version} (previous: {result.previous or 'none'})")
+        print(f"{result.action} {what}{result.version} (previous: {result.previous or 'none'})")
     return 0

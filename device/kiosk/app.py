@@ -20,7 +20,7 @@ import tkinter as tk
 
 from ..events import EventLog
 from ..loader import LoadedModel
-from ..model_watch import ModelChange, ModelWatcher
+from ..model_watch import ModelChange, watch_models
 from ..recognizer import Recognizer
 from . import theme
 from .camera_mode import CameraMode
@@ -70,9 +70,10 @@ class KioskApp:
         self.ctl = InkController(idle_clear_s=options.idle_clear_s)
         self.worker = RecognitionWorker(self._recognize)
         self.changes: queue.Queue[ModelChange] = queue.Queue()
-        self.watcher = ModelWatcher(
+        # The digit model, and the companions it reads with (a push of any of them is used at once).
+        self.watchers = watch_models(
             recognizer,
-            options.model_path or recognizer.model.path,
+            {"digit": options.model_path or recognizer.model.path, **options.companions},
             backend=options.backend,
             num_threads=options.threads,
             interval=options.watch_interval_s,
@@ -162,7 +163,7 @@ class KioskApp:
         if self.options.samples_refused:
             self._notice(f"Corrections are off: {self.options.samples_refused}")
             self.events.emit("notice", message=f"corrections off: {self.options.samples_refused}")
-        self.watcher.start()
+        self.watchers.start()
         self._schedule_pump(SLOW_POLL_MS)
 
     def request_quit(self) -> None:
@@ -174,7 +175,7 @@ class KioskApp:
         self.events.emit("quit")
         if self.camera is not None and self.camera.open:
             self.camera.close()
-        self.watcher.stop()
+        self.watchers.stop()
         self.worker.stop()
         if self.corrections is not None:
             self.corrections.close()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,3 +28,6 @@ class KioskOptions:
     samples_refused: str = ""  # why --samples could not be used (the kiosk runs on without it)
     keep_unconfirmed: bool = False  # --samples-all
     pad_idle_s: float = 15.0
+    # The companion models the kiosk reads with, watched like the digit model: kind → where it is
+    # (model_watch.companion_path), so a push of a paper or stroke model is used without a restart.
+    companions: dict[str, Callable[[], Path]] = field(default_factory=dict)

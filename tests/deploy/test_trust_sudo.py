@@ -185,3 +185,23 @@ def test_nothing_else_runs_as_root(kiosk, make_model):
         r = kiosk.as_user("sudo", "-n", str(kiosk.wrapper), *bad)
         assert r.returncode == 2 and "digitkiosk-model: error:" in r.stderr, (bad, r.stderr)
     assert kiosk.active() is None
+
+
+def test_deploy_user_can_install_each_kind_of_model_and_nothing_else_as_kind(kiosk, signing_key, tmp_path):
+    from digitkiosk.device.store import ModelStore
+
+    from tests.conftest import model_version_copy
+
+    models = Path(__file__).resolve().parents[2] / "models"
+    paper = kiosk.upload(
+        model_version_copy(models / "papernet.tflite", tmp_path / "paper", "2030.1.1", signing_key)
+    )
+    r = kiosk.sudo("install", str(paper), "--kind", "paper", "--json")
+    assert r.returncode == 0, r.stderr
+    assert ModelStore(kiosk.store, kind="paper", trust_dir=kiosk.trust).active_version == "2030.1.1"
+    status = kiosk.sudo("status", "--json", "--kind", "paper")
+    assert status.returncode == 0 and json.loads(status.stdout)["kind"] == "paper"
+    assert kiosk.active() is None  # the digit model's store: nothing was installed there
+    for bad in (["--kind", "../digit"], ["--kind", "camera"], ["--kind"], ["--kind", "paper=1"]):
+        r = kiosk.sudo("status", *bad)
+        assert r.returncode == 2 and "digitkiosk-model: error: --kind must be" in r.stderr, (bad, r.stderr)
