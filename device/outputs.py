@@ -50,10 +50,14 @@ def _exp_table(scale: float, steps: int) -> np.ndarray:
 def softmax_quantized(q: np.ndarray, scale: float) -> np.ndarray:
     """Integer logits q (..., C) of one quantization scale (the zero point cancels) → softmax
     over the last axis, float64, bit-identical on every processor for the same q."""
-    q = np.asarray(q, np.int64)
-    k = q.max(axis=-1, keepdims=True) - q  # >= 0; the best class is exp(0) = 1
-    span = int(k.max()) + 1 if k.size else 1
-    e = _exp_table(float(scale), max(span, 256))[k]
+    q = np.asarray(q)
+    if q.dtype.itemsize > 1 or q.dtype.kind not in "iu":
+        q = q.astype(np.int64)  # wider logits: the table is as long as their span
+        steps = max(int((q.max(axis=-1, keepdims=True) - q).max()) + 1 if q.size else 1, 256)
+    else:
+        steps = 256  # 8-bit logits never span more (the common case, read a digit at a time)
+    k = q.max(axis=-1, keepdims=True).astype(np.int64) - q  # >= 0; the best class is exp(0) = 1
+    e = _exp_table(float(scale), steps)[k]
     # A running sum is added strictly left to right (np.sum's pairwise order is numpy's own).
     total = np.cumsum(e, axis=-1)[..., -1:]
     return e / total

@@ -24,8 +24,7 @@ class Runner:
         self.output_kind = output_kind
         self.max_batch = max_batch  # the backend's (backends/base.py): None = any
         self._it.allocate_tensors()
-        self._in = self._it.get_input_details()[0]
-        self._out = self._it.get_output_details()[0]
+        self._details()
         self._batch = int(self._in["shape"][0])
         # One interpreter is not thread-safe; the kiosk calls from a worker thread and the
         # status/self-test path from others.
@@ -45,18 +44,34 @@ class Runner:
             shape[0] = n
             self._it.resize_tensor_input(self._in["index"], shape)
             self._it.allocate_tensors()
-            self._in = self._it.get_input_details()[0]
-            self._out = self._it.get_output_details()[0]
+            self._details()
             self._batch = n
 
-    def _quantize(self, images: np.ndarray) -> np.ndarray:
-        dtype = self._in["dtype"]
-        x = images.reshape((len(images), *tuple(self._in["shape"][1:])))
+    def _details(self) -> None:
+        """The tensors' details, and what quantizing the input takes, read once per allocation
+        (the kiosk reads one digit at a time: per call, these lookups were a tenth of its time)."""
+        self._in = self._it.get_input_details()[0]
+        self._out = self._it.get_output_details()[0]
+        self._item_shape = tuple(int(v) for v in self._in["shape"][1:])
+        dtype = np.dtype(self._in["dtype"])
         if dtype == np.float32:
+            self._qin = None
+        else:
+            scale, zero = self._in["quantization"]
+            info = np.iinfo(dtype)
+            self._qin = (scale, zero, info.min, info.max, dtype)
+
+    def _quantize(self, images: np.ndarray) -> np.ndarray:
+        x = images.reshape((len(images), *self._item_shape))
+        if self._qin is None:
             return x.astype(np.float32)
-        scale, zero = self._in["quantization"]
-        info = np.iinfo(dtype)
-        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+        scale, zero, lo, hi, dtype = self._qin
+        # round(x / scale + zero) clipped, as before, in place: the same float32 operations.
+        q = np.divide(x, scale)
+        q += zero
+        np.round(q, out=q)
+        np.clip(q, lo, hi, out=q)
+        return q.astype(dtype)
 
     @property
     def last_op(self) -> str | None:
@@ -82,7 +97,9 @@ class Runner:
                 self._resize(len(chunk))
                 self._it.set_tensor(self._in["index"], self._quantize(chunk))
                 self._it.invoke()
-                outs.append(self._it.get_tensor(self._out["index"]).copy())
+                outs.append(self._it.get_tensor(self._out["index"]))  # a copy of the tensor
+        if len(outs) == 1:
+            return outs[0]
         if not outs:
             return np.zeros((0, *(int(v) for v in self._out["shape"][1:])), self._out["dtype"])
         return np.concatenate(outs, axis=0)
