@@ -131,8 +131,8 @@ class ModelWatcher:
     def _swap(self, model: Any) -> None:
         if self.kind == DEFAULT_KIND:
             self.recognizer.swap_model(model)
-        else:  # one reference, replaced at once: a reading in progress keeps the one it took
-            setattr(self.recognizer, f"{self.kind}_model", model)
+        else:
+            self.recognizer.swap_companion(self.kind, model)
 
     def start(self) -> ModelWatcher:
         if self._thread is None:
@@ -248,6 +248,12 @@ class ModelWatchers(list):
     def stop(self, timeout: float = 2.0) -> None:
         for watcher in self:
             watcher.stop(timeout)
+
+    def __enter__(self) -> ModelWatchers:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def watch_models(recognizer: Recognizer, where: dict[str, Any], **options: Any) -> ModelWatchers:

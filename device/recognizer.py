@@ -154,6 +154,12 @@ class Recognizer:
         with self._lock:
             self._model = model
 
+    def swap_companion(self, kind: str, model: object) -> None:
+        """Replace the `kind` ("paper", "line", "stroke") companion model (verified by the caller),
+        under the lock that `reject_threshold` reads the digit and paper models together by."""
+        with self._lock:
+            setattr(self, f"{kind}_model", model)
+
     @property
     def reject_threshold(self) -> float:
         """The reject threshold of the digits `classify` reads (pictures)."""

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from ..errors import InputError
-from .common import add_model_arguments, open_recognizer, settings
+from .common import add_model_arguments, companion_paths, open_recognizer, settings
 
 HELP = "read digits live from a camera, video file or stream (Tk window, or --headless JSON lines)"
 
@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from ..camera.loop import LoopOptions
     from ..camera.source import SourceSpec
     from ..events import EventLog
+    from ..model_watch import watch_models
 
     spec = SourceSpec.parse(args.source)
     roi = parse_roi(args.roi) if args.roi else None
@@ -82,14 +83,26 @@ def run(args: argparse.Namespace) -> int:
     retries = None if args.retries < 0 else args.retries
     options = LoopOptions(roi, args.stable, args.every_frame, retries, args.max_frames, args.duration)
     # The line model reads numbers whose digits touch (`touching.py`).
-    recognizer = open_recognizer(settings(args), fields=True)
-    if args.headless:
-        from ..camera.headless import run_headless
+    config = settings(args)
+    recognizer = open_recognizer(config, fields=True)
+    headless = args.headless
+    with EventLog(args.events, stream=sys.stdout if headless else None) as events:
+        # A model installed or pushed while the camera runs is used from the next frame on, as in
+        # the kiosk (model_watch.py); each change is an event ("model_reloaded", ...).
+        where = {"digit": config.model or recognizer.model.path, **companion_paths(config, fields=True)}
+        watchers = watch_models(
+            recognizer,
+            where,
+            backend=config.backend,
+            num_threads=config.threads,
+            policy=config.policy(),
+            on_change=lambda change: events.emit(f"model_{change.kind}", message=change.message),
+        )
+        with watchers:
+            if headless:
+                from ..camera.headless import run_headless
 
-        with EventLog(args.events, stream=sys.stdout) as events:
-            return run_headless(recognizer, spec, events, options)
+                return run_headless(recognizer, spec, events, options)
+            from ..camera.view import open_window
 
-    from ..camera.view import open_window
-
-    with EventLog(args.events) as events:
-        return open_window(recognizer, spec, options, events=events, fullscreen=not args.windowed)
+            return open_window(recognizer, spec, options, events=events, fullscreen=not args.windowed)
