@@ -20,7 +20,6 @@ import cv2
 import numpy as np
 from digitkiosk.device.imageio import read_image
 from digitkiosk.device.line_reader import LINE_HEIGHT, LINE_WIDTH, line_ink, pad_line
-from digitkiosk.device.strokes import render_ink
 
 from .sources import scan_amounts
 from .splits import is_validation_scan
@@ -64,37 +63,19 @@ class StripBank:
     # MNIST training digits as strips (`add_mnist`): lines of them teach clean, thick, single
     # digits and numbers written on plain paper, which a picture of a digit or two also is.
     mnist: list[list[np.ndarray]] = field(default_factory=lambda: [[] for _ in range(10)])
-    # Pen digits drawn with a thin pen (`add_pen`): the hairline strokes of a pen or a biro that a
-    # camera sees, which MNIST's thick strokes and the scans' pens do not teach. Numbers written
-    # touching on paper read worst with pen digits (camera benchmark: 80.6% against MNIST's 93.8%).
-    pen: list[list[np.ndarray]] = field(default_factory=lambda: [[] for _ in range(10)])
-
-    def add_pen(
-        self, records: list[dict], rng: np.random.Generator, width_ratio: tuple[float, float] = (0.03, 0.08)
-    ) -> None:
-        """Pen records ({"label", "strokes"}, strokes parsed) drawn at a random pen width (as a
-        fraction of the digit's size), as strips like `add_mnist`'s."""
-        for rec in records:
-            ink = render_ink(rec["strokes"], width_ratio=float(rng.uniform(*width_ratio)))
-            self._add_glyph(self.pen, (np.clip(ink, 0.0, 1.0) * 255.0).astype(np.uint8), rec["label"], rng)
 
     def add_mnist(self, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
         for image, label in zip(images, labels, strict=True):
-            self._add_glyph(self.mnist, image, label, rng)
-
-    @staticmethod
-    def _add_glyph(pool: list[list[np.ndarray]], image: np.ndarray, label: int, rng: np.random.Generator):
-        """A digit image (uint8, ink bright) cropped to its ink, 18-28 rows tall, as a strip."""
-        ys, xs = np.nonzero(image > 40)
-        if len(ys) == 0:
-            return
-        glyph = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255.0
-        h = int(rng.integers(18, 29))
-        w = max(2, round(glyph.shape[1] * h / glyph.shape[0]))
-        strip = np.zeros((LINE_HEIGHT, w + 2), np.float32)
-        top = (LINE_HEIGHT - h) // 2
-        strip[top : top + h, 1 : w + 1] = cv2.resize(glyph, (w, h), interpolation=cv2.INTER_AREA)
-        pool[int(label)].append(strip)
+            ys, xs = np.nonzero(image > 40)
+            if len(ys) == 0:
+                continue
+            glyph = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255.0
+            h = int(rng.integers(18, 29))
+            w = max(2, round(glyph.shape[1] * h / glyph.shape[0]))
+            strip = np.zeros((LINE_HEIGHT, w + 2), np.float32)
+            top = (LINE_HEIGHT - h) // 2
+            strip[top : top + h, 1 : w + 1] = cv2.resize(glyph, (w, h), interpolation=cv2.INTER_AREA)
+            self.mnist[int(label)].append(strip)
 
     @classmethod
     def from_fields(cls, fields: list[Field]) -> StripBank:
@@ -160,16 +141,11 @@ def _paste(canvas: np.ndarray, piece: np.ndarray, x: int) -> None:
 
 def synthetic_line(bank: StripBank, rng: np.random.Generator) -> tuple[np.ndarray, str]:
     """One made-up amount: (LINE_HEIGHT, LINE_WIDTH) prepared line, its digits."""
-    # One line in five of clean digits on plain paper (MNIST's, or thin-pen ones), when the bank
-    # has them; with MNIST alone, the same random draws as before pen digits were added.
-    clean = [pool for pool in (bank.mnist, bank.pen) if pool[0]]
-    use_clean = bool(clean) and rng.random() < 0.2
-    n = int(rng.integers(1, 7)) if use_clean else int(rng.choice(bank.lengths)) + int(rng.integers(-1, 2))
+    use_mnist = bool(bank.mnist[0]) and rng.random() < 0.2
+    n = int(rng.integers(1, 7)) if use_mnist else int(rng.choice(bank.lengths)) + int(rng.integers(-1, 2))
     n = int(np.clip(n, 1, 8))
     text = "".join(str(int(d)) for d in rng.integers(0, 10, n))
-    source = bank.digits
-    if use_clean:
-        source = clean[0] if len(clean) == 1 else clean[int(rng.integers(len(clean)))]
+    source = bank.mnist if use_mnist else bank.digits
     pieces: list[tuple[np.ndarray, int]] = []  # (strip, offset from the previous strip's end)
     # Real fields are often cut through their first or last digit (the amount box is tight):
     # so are some made-up ones, the cut digit still read.

@@ -99,20 +99,6 @@ def _packed_targets(texts: list[str]) -> np.ndarray:
     return out
 
 
-def pen_training_records(paths: list[str], count: int, rng: np.random.Generator) -> list[dict]:
-    """`count` pen digits drawn at random from the training writers of `paths` (each file split by
-    writer as every pen trainer splits it: `sources.validation_rows`)."""
-    from .pendigits import load_jsonl
-    from .sources import validation_rows
-
-    rows = []
-    for path in paths:
-        records = load_jsonl(path)
-        rows += [r for r, held_out in zip(records, validation_rows(records), strict=True) if not held_out]
-    picked = rng.permutation(len(rows))[:count]
-    return [rows[i] for i in picked]
-
-
 def fit(args: argparse.Namespace, out: Path) -> dict:
     import keras
 
@@ -135,8 +121,6 @@ def fit(args: argparse.Namespace, out: Path) -> dict:
 
         mnist = load_mnist(args.mnist_data)
         bank.add_mnist(mnist.x_train[: args.mnist], mnist.y_train[: args.mnist], rng)
-    if args.pen:
-        bank.add_pen(pen_training_records(args.pen_data, args.pen, rng), rng)
     x_val = prepared(val).astype(np.float32)[..., None] / 255.0
     t_val = [f.text for f in val]
 
@@ -279,15 +263,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real-repeat", type=int, default=3, help="each real training line per epoch")
     ap.add_argument("--mnist", type=int, default=0, help="MNIST training digits pasted into 1 line in 5")
     ap.add_argument("--mnist-data", default="../shared/data/mnist")
-    ap.add_argument(
-        "--pen", type=int, default=0, help="pen digits of training writers, drawn thin, among the clean lines"
-    )
-    ap.add_argument(
-        "--pen-data",
-        nargs="+",
-        default=["../shared/data/pendigits/train.jsonl", "../shared/data/unipen/train.jsonl"],
-        help="pen files (JSON lines); their validation writers are left out (splits.py)",
-    )
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--dropout", type=float, default=0.2)

@@ -14,9 +14,6 @@
 #
 # A probe epoch of every run, side by side, sets the epoch count that fits TOTAL seconds.
 # linenet 1.1.0 was made so (README, "The line model for fields"): 23 epochs, 335 s each.
-# EXTRA adds line_fit arguments to every run. Not yet tried, for numbers written touching in pen
-# (the camera's weak side): copy pendigits and unipen into .devdata/data too, and
-#   EXTRA="--pen 6000 --pen-data $DATA/pendigits/train.jsonl $DATA/unipen/train.jsonl"
 set -u
 T0=$(date +%s)
 TOTAL=${TOTAL:-470}
@@ -27,7 +24,7 @@ for d in device train models; do ln -sfn "$PWD/$d" /tmp/pkg/digitkiosk/$d; done
 export PYTHONPATH=/tmp/site:/tmp/pkg KERAS_BACKEND=torch PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2
 python3 -c "import keras, torch; print('keras', keras.__version__, keras.backend.backend(), 'torch', torch.__version__, 'cuda', torch.cuda.is_available())" || exit 4
 FROM="--data $DATA/orand_car_a --mnist-data $DATA/mnist"
-COMMON="--synthetic ${SYN:-6000} --real-repeat 2 --mnist 10000 --batch-size 32 --lr 2e-3 --no-export ${EXTRA:-}"
+COMMON="--synthetic ${SYN:-6000} --real-repeat 2 --mnist 10000 --batch-size 32 --lr 2e-3 --no-export"
 # name:widths:seed
 RUNS=${RUNS:-"a11:12,24,48,64,96:11 a12:12,24,48,64,96:12 a13:12,24,48,64,96:13 a14:12,24,48,64,96:14 b11:16,32,64,96,128:11 b12:16,32,64,96,128:12 b13:16,32,64,96,128:13 b14:16,32,64,96,128:14"}
 launch() {  # epochs budget_s prefix
