@@ -342,7 +342,7 @@ class Recognizer:
             number.marks.append(mark)
             number.touching |= (
                 bool(mark.parts or mark.segments)
-                or may_hold_several(mark)
+                or any(may_hold_several(mark, r.digit) for r in these)
                 or any(r.digit is None for r in these)
             )
         from_line: set[int] = set()
