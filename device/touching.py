@@ -6,9 +6,10 @@ cut or read the merged mark as one confident digit ("58" as an 8). The line mode
 (`line_reader.py`) reads a line without cutting it. So a number with a mark that segmentation
 flagged as maybe touching, or wider than its digit usually is, or with a digit it could not
 read, is read again whole: its marks' box, with a margin, cut from the picture's gray and read by
-the line model, all such numbers in one interpreter call. Its reading replaces segmentation's where it reads more digits (touching
-digits make segmentation read fewer), or as many where segmentation could not read one; never
-fewer. A picture without a wide or unsure mark costs no line-model call.
+the line model, all such numbers in one interpreter call. Its reading replaces segmentation's
+where it reads more digits (touching digits make segmentation read fewer), or as many where
+segmentation could not read one; never fewer. A picture without a wide or unsure mark costs no
+line-model call.
 """
 
 from __future__ import annotations
