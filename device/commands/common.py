@@ -53,6 +53,29 @@ def settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _line_model():
+    from ..line_reader import default_line_model_path, open_line_model
+
+    return default_line_model_path, open_line_model
+
+
+def _stroke_model():
+    from ..stroke_reader import default_stroke_model_path, open_stroke_model
+
+    return default_stroke_model_path, open_stroke_model
+
+
+def _paper_model():
+    from ..paper_reader import default_paper_model_path, open_paper_model
+
+    return default_paper_model_path, open_paper_model
+
+
+# Kind → (its bundled model's path, its opener), each reader imported only when its model is used:
+# the line reader pulls in OpenCV, which the pen path does without.
+_COMPANIONS = {"line": _line_model, "stroke": _stroke_model, "paper": _paper_model}
+
+
 def companion_paths(
     settings: Settings, fields: bool = False, pen: bool = False, pictures: bool = True
 ) -> dict[str, Callable[[], Path]]:
@@ -60,18 +83,15 @@ def companion_paths(
     the line model, `pen`: the stroke model, `pictures`: the paper model, unless its setting is
     "off"): the one the setting names, else the one installed in the store (`digitkiosk model
     install --kind KIND`, a deploy push), else the bundled one (model_watch.companion_path)."""
-    from ..line_reader import default_line_model_path
     from ..model_watch import companion_path
-    from ..paper_reader import default_paper_model_path
-    from ..stroke_reader import default_stroke_model_path
 
     s = settings
     wanted = (
-        ("line", fields and s.fields_by_line_model, s.line_model, default_line_model_path),
-        ("stroke", pen and s.pen_by_stroke_model, s.stroke_model, default_stroke_model_path),
-        ("paper", pictures and s.pictures_by_paper_model, s.paper_model, default_paper_model_path),
+        ("line", fields and s.fields_by_line_model, s.line_model),
+        ("stroke", pen and s.pen_by_stroke_model, s.stroke_model),
+        ("paper", pictures and s.pictures_by_paper_model, s.paper_model),
     )
-    return {k: companion_path(s.store, k, named, default()) for k, on, named, default in wanted if on}
+    return {k: companion_path(s.store, k, named, _COMPANIONS[k]()[0]()) for k, on, named in wanted if on}
 
 
 def open_recognizer(settings: Settings, fields: bool = False, pen: bool = False, pictures: bool = True):
@@ -81,17 +101,14 @@ def open_recognizer(settings: Settings, fields: bool = False, pen: bool = False,
     model for pictures, each from where `companion_paths` says, under the same policy; if one is
     missing or refused, one warning, and fields are read by segmentation, pen digits and pictures
     by the digit model alone."""
-    from ..line_reader import open_line_model
     from ..loader import load_model
-    from ..paper_reader import open_paper_model
     from ..recognizer import Recognizer
-    from ..stroke_reader import open_stroke_model
 
     policy = settings.policy()
     model = load_model(settings.model, backend=settings.backend, num_threads=settings.threads, policy=policy)
     recognizer = Recognizer(model)
-    opens = {"line": open_line_model, "stroke": open_stroke_model, "paper": open_paper_model}
     for kind, where in companion_paths(settings, fields, pen, pictures).items():
-        companion = opens[kind](where(), policy, backend=settings.backend, num_threads=settings.threads)
+        open_model = _COMPANIONS[kind]()[1]
+        companion = open_model(where(), policy, backend=settings.backend, num_threads=settings.threads)
         setattr(recognizer, f"{kind}_model", companion)
     return recognizer

@@ -135,3 +135,19 @@ def test_the_device_reads_with_the_installed_models_else_the_bundled_ones(kiosk)
     assert named.paper_model.model.path == MODELS / "papernet.tflite"
     off = open_recognizer(Settings.resolve({**env, "DIGITKIOSK_LINE_MODEL": "off"}), fields=True)
     assert off.line_model is None
+
+
+def test_the_pen_path_opens_its_companions_without_opencv():
+    """Only the readers of the models used are imported: the line reader pulls in OpenCV, which
+    the pen path (`digitkiosk strokes`) does without."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from digitkiosk.device.commands.common import open_recognizer; "
+        "from digitkiosk.device.settings import Settings; "
+        "r = open_recognizer(Settings.resolve({}), pen=True, pictures=False); "
+        "print(r.stroke_model is not None, 'cv2' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "True False", out.stderr
