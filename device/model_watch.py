@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DigitkioskError
-from .loader import default_model_path, load_model
+from .loader import default_model_path
 from .model_kinds import DEFAULT_KIND, installed_card, model_kind
 from .modelcard import card_path_for
 from .package import MODEL_SUFFIX, ModelPackage, TrustPolicy
@@ -95,10 +95,11 @@ class ModelWatcher:
         kind: str = DEFAULT_KIND,
     ) -> None:
         """`kind`: which of the recognizer's models this watches (`digit`: `recognizer.model`;
-        else `recognizer.<kind>_model`), loaded with `loader` (default: `load_model` for the digit
-        model, `load_kind(kind)` for the others)."""
+        else `recognizer.<kind>_model`), loaded with `loader` (default: `load_kind(kind)`, for the
+        digit model what `loader.load_model` does)."""
         self.recognizer = recognizer
-        self.kind = model_kind(kind).name
+        self._kind = model_kind(kind)
+        self.kind = self._kind.name
         if callable(path):
             self._where = path
         else:
@@ -108,7 +109,7 @@ class ModelWatcher:
         self.num_threads = num_threads
         self.interval = interval
         self.on_change = on_change
-        self._load = loader or (load_model if self.kind == DEFAULT_KIND else load_kind(self.kind))
+        self._load = loader or load_kind(self.kind)
         self.policy = policy or TrustPolicy()
         self._current = fingerprint(self.path)  # what the recognizer's model was loaded from
         self._pending: Fingerprint | None = None  # a change seen once, waiting to hold still
@@ -183,7 +184,7 @@ class ModelWatcher:
 
     @property
     def _what(self) -> str:
-        return model_kind(self.kind).noun
+        return self._kind.noun
 
     def _reload(self, now: Fingerprint, path: Path) -> ModelChange | None:
         keeping = self._describe(self.model)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..model_kinds import DEFAULT_KIND, KINDS
+from ..model_kinds import DEFAULT_KIND, KINDS, model_kind
 from ..settings import Settings
 from .common import add_trust_arguments
 
@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     )
     store = ModelStore(settings.store, kind=args.kind, policy=settings.policy())
     # The digit model's lines read as before; another kind's say which model they are about.
-    what = "" if args.kind == DEFAULT_KIND else f"{args.kind} model "
+    noun = model_kind(args.kind).noun  # "model", "paper model"...
+    what = "" if args.kind == DEFAULT_KIND else f"{noun} "
     action = args.model_command
     if action == "status":
         status = store.status(check=not args.no_check)
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(rows))
         elif not rows:
-            print(f"no {what.replace('model', 'models') or 'models '}installed in {store.root}")
+            print(f"no {noun}s installed in {store.root}")
         else:
             for row in rows:
                 mark = "*" if row["active"] else ("<" if row["previous"] else " ")
