@@ -5,10 +5,10 @@
     digitkiosk-deploy push MODEL (--to HOST[,HOST…] | --inventory FILE [--group NAME])
                       [--kind KIND] [--parallel K] [--canary N] [--dry-run] [--json]
     digitkiosk-deploy status|rollback (--to … | --inventory …) [--kind KIND] [--json]
+    digitkiosk-deploy collect (--to … | --inventory …) --out DIR [--purge] [--all] [--json]
 
 KIND is which model: digit, paper, line or stroke (each has its own store on a kiosk); a push
 takes it from the model's card, status and rollback act on the digit model unless told.
-    digitkiosk-deploy collect (--to … | --inventory …) --out DIR [--purge] [--all] [--json]
 
 Bad input is one line on stderr (`digitkiosk-deploy: error: ...`) and exit status 2; a rollout
 in which any host failed exits 1.
