@@ -31,7 +31,6 @@ from .errors import InputError
 @dataclass(frozen=True)
 class ModelKind:
     name: str
-    what: str  # what it reads, for messages
     subfolder: str  # its store inside the store folder ("": the store folder itself)
     load: Callable[..., Any]  # (package, policy, backend=, num_threads=) → the verified, self-tested model
 
@@ -72,10 +71,10 @@ def _stroke(package, policy, *, backend=None, num_threads=None):
 KINDS: dict[str, ModelKind] = {
     k.name: k
     for k in (
-        ModelKind("digit", "digits (pen, and every path's fallback)", "", _digit),
-        ModelKind("paper", "digits in pictures", "paper", _paper),
-        ModelKind("line", "amount fields and touching numbers", "line", _line),
-        ModelKind("stroke", "pen digits from their strokes", "stroke", _stroke),
+        ModelKind("digit", "", _digit),  # what each reads: the module's docstring
+        ModelKind("paper", "paper", _paper),
+        ModelKind("line", "line", _line),
+        ModelKind("stroke", "stroke", _stroke),
     )
 }
 DEFAULT_KIND = "digit"

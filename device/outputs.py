@@ -52,11 +52,11 @@ def softmax_quantized(q: np.ndarray, scale: float) -> np.ndarray:
     over the last axis, float64, bit-identical on every processor for the same q."""
     q = np.asarray(q)
     if q.dtype.itemsize > 1 or q.dtype.kind not in "iu":
-        q = q.astype(np.int64)  # wider logits: the table is as long as their span
-        steps = max(int((q.max(axis=-1, keepdims=True) - q).max()) + 1 if q.size else 1, 256)
-    else:
-        steps = 256  # 8-bit logits never span more (the common case, read a digit at a time)
+        q = q.astype(np.int64)
     k = q.max(axis=-1, keepdims=True).astype(np.int64) - q  # >= 0; the best class is exp(0) = 1
+    # 8-bit logits never span more than 256 steps (the common case, read a digit at a time); for
+    # wider ones the table is as long as their span.
+    steps = 256 if q.dtype.itemsize == 1 else max(int(k.max()) + 1 if k.size else 1, 256)
     e = _exp_table(float(scale), steps)[k]
     # A running sum is added strictly left to right (np.sum's pairwise order is numpy's own).
     total = np.cumsum(e, axis=-1)[..., -1:]
