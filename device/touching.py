@@ -34,9 +34,10 @@ MARGIN_X = 0.12
 # A mark at least this wide for its height may be touching digits (0.9: 81.9% of the digits of
 # touching scenes, 1.0: 85.3%, 1.1: 84.4%, with the replacement rule's first form, below).
 WIDE = 1.0
-# ... except a mark read as a digit that is often that wide alone. Of 3,542 separate digits on the
-# training clips, 22-25% of the 0s, 2s and 5s are wider than WIDE, at most 5.5% of any other digit:
-# for those three a mark counts as wide beyond the 99th percentile of their width there. On the
+# ... except a mark read as a digit that is often that wide alone. Of 3,525 separate digits on the
+# training clips (`tests/benchmarks/mark_widths.py`), 22-25% of the 0s, 2s and 5s are wider than
+# WIDE, at most 5.5% of any other digit: for those three a mark counts as wide beyond the 99th
+# percentile of their width there. On the
 # training clips this kept touching digits as they were (85.56%) and took the line model's call
 # off wide single digits (separate digits 99.22% -> 99.33%); limits for every digit (each one's
 # 99th percentile) lost touching digits (83.06%), as touching pairs read as a sure 6 or 8 are
