@@ -74,6 +74,29 @@ def test_softmax_of_int8_logits_is_the_decimal_one_bit_for_bit():
     assert np.array_equal(softmax_quantized(q.astype(int) + 7, scale), p)
 
 
+def test_one_row_softmax_is_the_batch_softmax_bit_for_bit():
+    """The kiosk's one digit at a time takes a pure-Python path; it must give the batch's bits."""
+    rng = np.random.default_rng(3)
+    for dtype, scale in ((np.int8, 0.030493376776576042), (np.int8, 0.06133794039487839), (np.uint8, 0.137)):
+        info = np.iinfo(dtype)
+        rows = rng.integers(info.min, info.max + 1, size=(400, 11)).astype(dtype)
+        rows[:50, :] = rows[:50, :1]  # ties: every class alike
+        batch = softmax_quantized(rows, scale)  # the array path (more than one row)
+        for row, expected in zip(rows, batch, strict=True):
+            one = softmax_quantized(row[None], scale)
+            assert one.shape == (1, 11) and one.dtype == np.float64
+            assert one[0].tobytes() == expected.tobytes()
+
+
+def test_the_runners_quantization_is_round_half_to_even_and_clipped(loaded_model):
+    runner = loaded_model.runner
+    scale, zero = runner.input_details["quantization"]
+    x = np.random.default_rng(4).uniform(-0.5, 1.5, size=(3, 28, 28)).astype(np.float32)
+    x[0, 0, :4] = [0.0, 1.0, scale * 0.5, scale * 1.5]  # exact halves round to even
+    expected = np.clip(np.round(x / np.float32(scale) + zero), -128, 127).astype(np.int8)
+    assert np.array_equal(runner._quantize(x).reshape(3, 28, 28), expected)
+
+
 def test_device_probabilities_are_within_half_a_step_of_the_int8_softmax(loaded_model, mnist_test):
     """What the reject threshold was chosen on (1.4.0's int8 softmax: steps of 1/256) against
     the device's softmax of the same logits: within 1/256 (measured 1/512)."""

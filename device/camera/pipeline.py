@@ -4,6 +4,7 @@ frames agree on it, not whenever one frame flickers."""
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from collections import deque
@@ -76,8 +77,8 @@ class StabilityFilter:
     A single frame of a camera pointed at paper is noisy: sensor noise, shake and compression
     flip an ambiguous digit between two classes, or now and then split or merge a digit. Waiting
     for several identical frames in a row can then wait forever. Instead, of the last `window`
-    frames, those with the same layout (digit count, spaces and line breaks) as the newest frame,
-    and their digits in the same places, are pooled once there are at least `frames` of them:
+    frames, those with the layout (digit count, spaces and line breaks) most of them have, and
+    their digits in the same places, are pooled once there are at least `frames` of them:
     each digit's class probabilities are averaged over those frames, and the averaged reading
     (with the reject threshold applied to the averaged confidence) is the vote. A frame that
     splits or merges a digit now and then is left out of the vote instead of breaking it.
@@ -119,7 +120,7 @@ class StabilityFilter:
 
     def update(self, result: FrameResult) -> StableReading | None:
         self._recent.append(result)
-        same = [r for r in self._recent if self._alike(r, result)]
+        same = self._most_common()
         if len(same) < self.frames:
             self._candidate, self._streak, self._layout, self._layout_streak = None, 0, None, 0
             return None
@@ -138,6 +139,19 @@ class StabilityFilter:
             return StableReading(voted.text, voted, len(same))
         return None
 
+    def _most_common(self) -> list[FrameResult]:
+        """The recent frames of the layout most of them have, with their digits where that
+        layout's newest frame has them. Not the newest frame's layout: where touching digits are
+        cut one way in some frames and another way in others, a newest frame of the rarer cut
+        would restart the count, and no layout might ever be reported. A tie goes to the layout
+        being voted on (two cuts in turn do not flip the vote every frame), else to the one seen
+        last (a new view takes over as soon as it is as common as the old)."""
+        counts = collections.Counter(self.layout(r) for r in self._recent)
+        top = max(counts.values())
+        tied = [r for r in reversed(self._recent) if counts[self.layout(r)] == top]
+        newest = next((r for r in tied if self.layout(r) == self._layout), tied[0])
+        return [r for r in self._recent if self._alike(r, newest)]
+
     def _alike(self, a: FrameResult, b: FrameResult) -> bool:
         """The same layout, with the digits where they were (not another sheet)."""
         if self.layout(a) != self.layout(b):
@@ -149,10 +163,14 @@ class StabilityFilter:
     def _news(self, voted: FrameResult) -> bool:
         """Does the vote tell something the last report did not?"""
         last = self._reported
-        if last is None or self.layout(voted) != self.layout(last):
+        if last is None:
             return True
         if voted.reading is None or last.reading is None:
-            return False  # the same condition ("no digits in view") again
+            return self.layout(voted) != self.layout(last)  # news unless the same condition again
+        if len(voted.reading.digits) != len(last.reading.digits):
+            return True
+        # As many digits as reported: a layout that differs only in its gaps (a space that comes
+        # and goes between two digits) is the same sheet unless a digit moved or clearly changed.
         clear_majority = (1.0 + voted.reject_threshold) / 2
         for new, old in zip(voted.reading.digits, last.reading.digits, strict=True):
             changed = new.digit is not None and new.digit != old.digit

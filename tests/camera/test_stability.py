@@ -143,3 +143,35 @@ def test_unsure_vote_waits_for_more_frames_before_it_is_reported():
     # Had it stayed unsure, it is still reported once the layout has been voted on long enough.
     assert _reports([_frame(i, "14", conf=[0.97, 0.5]) for i in range(12)]) == ["1?"]
     assert _reports([_frame(i, "14", conf=[0.97, 0.5]) for i in range(8)]) == []
+
+
+def test_a_number_cut_several_ways_in_turn_is_reported_once_with_the_commonest_cut():
+    # Touching digits that segmentation (or the line model) reads as "34" in every other frame
+    # and as one mark ("8") or three ("341") in between: a newest frame of a rarer cut must not
+    # restart the count, or the scene is never reported.
+    cuts = ["12 34", "12 8", "12 34", "12 341"]
+    assert _reports([_frame(i, cuts[i % 4]) for i in range(40)]) == ["12 34"]
+
+
+def test_two_cuts_in_turn_are_reported_once():
+    # Half the frames one way, half the other: one report (of either), not none.
+    reports = _reports([_frame(i, "12 34" if i % 2 else "12 8") for i in range(40)])
+    assert len(reports) == 1 and reports[0] in ("12 34", "12 8")
+
+
+def _spaced(frame: FrameResult, separators: list[str]) -> FrameResult:
+    """The same digits, where they were, with other gaps between them."""
+    assert frame.reading is not None
+    reading = Reading(frame.reading.digits, 1.0, separators=separators)
+    return FrameResult(frame.index, frame.segmentation, reading, frame.status, 1.0, THRESHOLD)
+
+
+def test_a_space_that_comes_and_goes_is_not_news():
+    # "4516" read now as one number, now as "45 16", for as long as the sheet lies there: the
+    # digits stand where they stood, so one report, whichever came first.
+    frames = [_frame(i, "4516") for i in range(48)]
+    frames = [_spaced(f, ["", " ", ""]) if (i // 4) % 2 else f for i, f in enumerate(frames)]
+    assert _reports(frames) == ["4516"]
+    # Another sheet with as many digits elsewhere is news.
+    frames += [_frame(48 + i, "4516", x0=400.0) for i in range(12)]
+    assert _reports(frames) == ["4516", "4516"]
