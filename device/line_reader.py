@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from .errors import ModelError, ModelShapeError, SelfTestFailedError
+from .fields import as_field, ink_of, is_field, writing_rows
 from .loader import _first_line, bundled_model_path, open_optional, open_runner
 from .package import ModelPackage, TrustPolicy
 from .runner import Runner
@@ -40,34 +41,28 @@ LINE_WIDTH = 160  # 99% of the development fields are narrower at this height; w
 LINE_PREP_ID = "line-h32-w160-v1"
 BLANK_LABEL = "blank"
 DEFAULT_LINE_MODEL = "linenet.tflite"
-# Below this contrast (grey levels between paper and the darkest ink) a field holds no ink: the
-# prepared line stays empty rather than amplifying paper grain into strokes.
-MIN_CONTRAST = 24.0
 
 
-def line_ink(image: np.ndarray, max_width: int | None = LINE_WIDTH) -> np.ndarray:
+def line_ink(image: np.ndarray, max_width: int | None = LINE_WIDTH, close: bool = True) -> np.ndarray:
     """A field (gray or BGR uint8, either polarity) → its ink at LINE_HEIGHT rows, float32 in
     [0, 1], bright on a 0 background; the width follows the aspect ratio, squeezed to at most
-    `max_width` columns. A field without contrast gives an empty (all-0) line."""
+    `max_width` columns. With `close`, a field with far more paper above and below its writing
+    than usual is first cut closer to it (`writing_rows`). A field without contrast gives an
+    empty (all-0) line."""
     from .segment import to_gray
 
     gray = to_gray(image)
+    if close:
+        top, bottom = writing_rows(gray)
+        gray = gray[top:bottom]
     h, w = gray.shape
     new_w = max(1, round(w * LINE_HEIGHT / h))
     if max_width is not None:
         new_w = min(max_width, new_w)
     interp = cv2.INTER_AREA if h > LINE_HEIGHT else cv2.INTER_LINEAR
     small = cv2.resize(gray, (int(new_w), LINE_HEIGHT), interpolation=interp).astype(np.float32)
-    paper = float(np.median(small))
-    dark, light = np.percentile(small, (1.0, 99.0))
-    # Ink is what differs most from the paper: light ink on a dark board is turned around.
-    ink = paper - small if paper - dark >= light - paper else small - paper
-    if float(ink.max()) < MIN_CONTRAST:
-        return np.zeros(ink.shape, np.float32)
-    # Scaled by a high percentile of the ink, not its extreme, so one dark speck does not make
-    # every stroke faint.
-    top = max(float(np.percentile(ink, 99.5)), MIN_CONTRAST)
-    return np.clip(ink / top, 0.0, 1.0)
+    ink = ink_of(small)
+    return np.zeros(small.shape, np.float32) if ink is None else ink
 
 
 def pad_line(ink: np.ndarray) -> np.ndarray:
@@ -270,14 +265,6 @@ def open_line_model(
     )
 
 
-def is_field(image: np.ndarray) -> bool:
-    """A picture small enough to be a field cut out of a page (the segmentation's own rule)."""
-    from .segment import _field_padding
-
-    a = np.asarray(image)
-    return a.ndim in (2, 3) and _field_padding(a.shape[:2]) > 0
-
-
 def line_digits(
     chars: list[LineChar], line: np.ndarray, steps: int, shape: tuple[int, ...], threshold: float
 ) -> list:
@@ -340,3 +327,24 @@ def read_field(recognizer, model: LineModel, image: np.ndarray, t0: float):
         return segmented
     digits = line_digits(chars, line, probs.shape[1], np.shape(image), model.card.reject_threshold)
     return Reading(digits, (time.perf_counter() - t0) * 1000.0, separators=[""] * (len(digits) - 1))
+
+
+def read_if_field(recognizer, model: LineModel, image: np.ndarray, t0: float):
+    """`read_field` of a picture that is a field (`fields.is_field`), or that is one once brought
+    to the size the line model knows (`fields.as_field`: a field scanned at a higher resolution,
+    or cut with room around it), its boxes given back in the picture's pixels; None for a
+    picture that is no field (a photo of a page: read by segmentation)."""
+    from .segment import to_gray
+
+    if is_field(image):
+        return read_field(recognizer, model, image, t0)
+    found = as_field(to_gray(image))
+    if found is None:
+        return None
+    field, top, scale = found
+    reading = read_field(recognizer, model, field, t0)
+    for d in reading.digits:
+        if d.box is not None:
+            x, y, w, h = d.box
+            d.box = [round(x / scale, 1), round(y / scale + top, 1), round(w / scale, 1), round(h / scale, 1)]
+    return reading

@@ -243,10 +243,11 @@ class Recognizer:
         """A photo or scan: every digit found, ordered in lines top to bottom, left to right."""
         t0 = time.perf_counter()
         if self.line_model is not None:
-            from .line_reader import is_field, read_field
+            from .line_reader import read_if_field
 
-            if is_field(image):
-                return read_field(self, self.line_model, image, t0)
+            reading = read_if_field(self, self.line_model, image, t0)
+            if reading is not None:
+                return reading
         return self.read_by_segmentation(image, t0)
 
     def read_by_segmentation(

@@ -3,8 +3,8 @@ by image with `splits.is_validation_scan`) and synthetic amounts pasted together
 digits and gaps of the development-train part only.
 
 Only ~870 real training lines exist, so most of what the line model sees is synthetic: each real
-training field is prepared exactly as the device prepares it (`line_ink`), cut at its annotated
-boxes into digit strips (the digit's columns, everything outside its box cleared) and the strips
+training field is prepared exactly as the device prepares it (`writing_rows`, `line_ink`), cut at
+its annotated boxes into digit strips (the digit's columns, everything outside its box cleared) and the strips
 between digits (the ".", ",", "-" and blank paper people write there, no digit), and these are
 pasted side by side again in new orders, with real gaps, touching and overlapping digits, jitter
 of size, height and stroke, and a faint texture from a real field under them.
@@ -18,8 +18,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from digitkiosk.device.fields import writing_rows
 from digitkiosk.device.imageio import read_image
 from digitkiosk.device.line_reader import LINE_HEIGHT, LINE_WIDTH, line_ink, pad_line
+from digitkiosk.device.segment import to_gray
 
 from .sources import scan_amounts
 from .splits import is_validation_scan
@@ -38,11 +40,19 @@ def load_fields(root: str | Path) -> tuple[list[Field], list[Field]]:
     """ORAND-CAR-A → (development-train fields, validation fields)."""
     parts: tuple[list[Field], list[Field]] = ([], [])
     for path, text, boxes in scan_amounts(root):
-        gray = read_image(path)
-        ink = line_ink(gray, max_width=None)
+        gray = to_gray(read_image(path))
+        # As the device cuts a field with too much paper (`writing_rows`), the boxes with it.
+        top, bottom = writing_rows(gray)
+        gray = gray[top:bottom]
+        ink = line_ink(gray, max_width=None, close=False)
         s = LINE_HEIGHT / gray.shape[0]
         scaled = [
-            (int(np.floor(x * s)), int(np.floor(y * s)), int(np.ceil((x + w) * s)), int(np.ceil((y + h) * s)))
+            (
+                int(np.floor(x * s)),
+                max(0, int(np.floor((y - top) * s))),
+                int(np.ceil((x + w) * s)),
+                min(LINE_HEIGHT, int(np.ceil((y - top + h) * s))),
+            )
             for (x, y, w, h), _ in boxes
         ]
         parts[int(is_validation_scan(path.name))].append(Field(ink, text, scaled))

@@ -146,3 +146,13 @@ def read_amounts():
         return right / total, exact
 
     return read
+
+
+@pytest.fixture(scope="session")
+def line_model():
+    """The bundled line model (models/linenet.tflite), through the verified path."""
+    from digitkiosk.device.line_reader import default_line_model_path, load_line_model
+
+    path = default_line_model_path()
+    assert path is not None and path.is_file(), "the bundled line model (models/linenet.tflite) is missing"
+    return load_line_model(path)

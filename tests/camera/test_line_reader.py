@@ -16,12 +16,12 @@ import cv2
 import numpy as np
 import pytest
 from digitkiosk.device.errors import SignatureError
+from digitkiosk.device.fields import is_field
 from digitkiosk.device.line_reader import (
     LINE_HEIGHT,
     LINE_WIDTH,
     default_line_model_path,
     greedy_decode,
-    is_field,
     line_digits,
     load_line_model,
     open_line_model,
@@ -123,13 +123,6 @@ def test_prepare_line_shape_polarity_and_empty_fields():
 def test_is_field():
     assert is_field(np.zeros((53, 155), np.uint8)) and is_field(np.zeros((53, 155, 3), np.uint8))
     assert not is_field(np.zeros((480, 640), np.uint8)) and not is_field(np.zeros((2, 300), np.uint8))
-
-
-@pytest.fixture(scope="session")
-def line_model():
-    path = default_line_model_path()
-    assert path is not None and path.is_file(), "the bundled line model (models/linenet.tflite) is missing"
-    return load_line_model(path)
 
 
 @pytest.fixture(scope="session")

@@ -7,15 +7,9 @@ import cv2
 import numpy as np
 import pytest
 from digitkiosk.device.errors import NothingToReadError
-from digitkiosk.device.line_reader import default_line_model_path, load_line_model
 from digitkiosk.device.recognizer import Recognizer
 from digitkiosk.device.segment import FoundDigit
 from digitkiosk.device.touching import may_hold_several, number_box
-
-
-@pytest.fixture(scope="module")
-def line_model():
-    return load_line_model(default_line_model_path())
 
 
 @pytest.fixture(scope="module")

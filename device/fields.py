@@ -1,0 +1,169 @@
+"""Fields: what counts as one, and how a picture of one is brought to what the line model learnt.
+
+A field is a line of writing cut out of a form or a cheque (the amount box): it is read by the
+line model and by segmentation (`line_reader.read_field`). The line model learnt ORAND-CAR-A's
+amount boxes: cut close to the writing, 40-94 px tall. Real pictures of fields are not all like
+that: a field cut with room around its writing, or scanned at a higher resolution, is the same
+field. So the writing's rows are found (`writing_band`), a field with far more paper above and
+below than the training fields is cut closer (`writing_rows`), and a picture too large to be a
+field at its own size whose writing is one line as tall as a scan at several times the
+resolution is read as a field at the size the line model knows (`as_field`).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Below this contrast (grey levels between paper and the darkest ink) a field holds no ink: the
+# prepared line stays empty rather than amplifying paper grain into strokes.
+MIN_CONTRAST = 24.0
+# The line model learnt fields cut close to their writing (ORAND's amount boxes): a field cut
+# with more paper above and below shrinks the digits in the 32-px line, and the reading
+# collapses (the validation fields with a quarter of their height of paper added above and
+# below: 73% of amounts right instead of 87%; with half: 24%). So the writing's rows are found
+# (the band holding all but WRITING_TAIL of the dark pixels at each end) and a field whose height
+# is more than TOO_MUCH_PAPER times that band is cut to the band with the paper the training
+# fields typically have around it. Measured on the development-train fields (`splits.py`, not
+# the validation part): height / band is 1.40 at the median, 1.86 at the 95th percentile (so 95%
+# of such fields are left as they are), with 0.26 and 0.13 band heights of paper above and below
+# at the median.
+WRITING_TAIL = 0.02
+TOO_MUCH_PAPER = 1.86
+PAPER_ABOVE, PAPER_BELOW = 0.26, 0.13
+
+
+def ink_of(gray: np.ndarray) -> np.ndarray | None:
+    """Gray (uint8 or float) → ink in [0, 1] (how far from the paper, either polarity), scaled by
+    a high percentile; None without contrast."""
+    g = gray.astype(np.float32)
+    paper = float(np.median(g))
+    dark, light = np.percentile(g, (1.0, 99.0))
+    # Ink is what differs most from the paper: light ink on a dark board is turned around.
+    ink = paper - g if paper - dark >= light - paper else g - paper
+    if float(ink.max()) < MIN_CONTRAST:
+        return None
+    # Scaled by a high percentile of the ink, not its extreme, so one dark speck does not make
+    # every stroke faint.
+    top = max(float(np.percentile(ink, 99.5)), MIN_CONTRAST)
+    return np.clip(ink / top, 0.0, 1.0)
+
+
+def writing_band(gray: np.ndarray) -> tuple[int, int] | None:
+    """The rows (first, one past the last) of a field's writing (2-D gray): the band that holds
+    all but WRITING_TAIL of its dark pixels at each end; None for a field without ink."""
+    ink = ink_of(gray) if gray.size else None
+    if ink is None:
+        return None
+    mass = (ink >= 0.5).sum(axis=1).astype(np.float64)
+    if mass.sum() <= 0:
+        return None
+    cumulative = np.cumsum(mass) / mass.sum()
+    y0 = int(np.searchsorted(cumulative, WRITING_TAIL))
+    return y0, max(y0 + 1, int(np.searchsorted(cumulative, 1.0 - WRITING_TAIL)) + 1)
+
+
+def writing_rows(gray: np.ndarray) -> tuple[int, int]:
+    """The rows (top, bottom) of a field (2-D gray) to read: all of them, or, where the field has
+    far more paper above and below its writing than the training fields, the writing's band
+    with the usual paper around it (TOO_MUCH_PAPER)."""
+    h = gray.shape[0]
+    found = writing_band(gray)
+    if found is None:
+        return 0, h
+    y0, y1 = found
+    band = y1 - y0
+    if h <= TOO_MUCH_PAPER * band:
+        return 0, h
+    return max(0, round(y0 - PAPER_ABOVE * band)), min(h, round(y1 + PAPER_BELOW * band))
+
+
+def is_field(image: np.ndarray) -> bool:
+    """A picture small enough to be a field cut out of a page (the segmentation's own rule)."""
+    from .segment import _field_padding
+
+    a = np.asarray(image)
+    return a.ndim in (2, 3) and _field_padding(a.shape[:2]) > 0
+
+
+# The development-train fields' writing is 38 px tall at the median, 64 px at the 99th percentile
+# (`tests/benchmarks/field_margins.py`). A picture whose one line of writing is taller than
+# LARGEST_BAND is brought to TYPICAL_BAND by scaling it down.
+TYPICAL_BAND = 38
+LARGEST_BAND = 64
+# One line of writing has no blank stretch of rows inside its band longer than this fraction of
+# the band (the gap between two lines of a page does).
+LINE_GAP = 0.15
+# A field's writing runs across it: between the first and the last 1% of its dark pixels lie at
+# least 0.69 of the width in 99% of the development-train fields. A picture whose writing covers
+# less than WRITING_ACROSS of its width (a photo of a number in the middle of a sheet) is a
+# picture of a page, read by segmentation as before.
+WRITING_ACROSS = 0.6
+ACROSS_TAIL = 0.01
+# ... and has no blank stretch of columns wider than this many band heights: 0.66 at the 99th
+# percentile of the development-train fields, where a photo of several numbers has a space of
+# a digit's width or more between them, which a field read whole by the line model would lose.
+WIDEST_GAP = 0.66
+
+
+def one_line(gray: np.ndarray, band: tuple[int, int]) -> bool:
+    """Is the writing in these rows of a 2-D gray picture one line (no blank stretch of rows
+    across it longer than LINE_GAP of its height)?"""
+    ink = ink_of(gray)
+    if ink is None:
+        return False
+    y0, y1 = band
+    rows = (ink[y0:y1] >= 0.5).sum(axis=1)
+    blank = rows <= 0.01 * max(1, int(rows.max()))
+    longest = run = 0
+    for b in blank.tolist():
+        run = run + 1 if b else 0
+        longest = max(longest, run)
+    return longest <= LINE_GAP * (y1 - y0)
+
+
+def writing_across(gray: np.ndarray, band: tuple[int, int]) -> float:
+    """The share of the picture's width its writing (in the band's rows) runs across."""
+    ink = ink_of(gray)
+    if ink is None:
+        return 0.0
+    mass = (ink[band[0] : band[1]] >= 0.5).sum(axis=0).astype(np.float64)
+    if mass.sum() <= 0:
+        return 0.0
+    cumulative = np.cumsum(mass) / mass.sum()
+    x0 = int(np.searchsorted(cumulative, ACROSS_TAIL))
+    x1 = int(np.searchsorted(cumulative, 1.0 - ACROSS_TAIL)) + 1
+    return (x1 - x0) / gray.shape[1]
+
+
+def widest_gap(gray: np.ndarray, band: tuple[int, int]) -> float:
+    """The widest blank stretch of columns between the writing's first and last inked column
+    (in the band's rows), in band heights."""
+    ink = ink_of(gray)
+    if ink is None:
+        return 0.0
+    inked = np.flatnonzero((ink[band[0] : band[1]] >= 0.5).any(axis=0))
+    if len(inked) < 2:
+        return 0.0
+    return float((np.diff(inked) - 1).max()) / max(1, band[1] - band[0])
+
+
+def as_field(gray: np.ndarray) -> tuple[np.ndarray, int, float] | None:
+    """A 2-D gray picture too large to be a field at its own size → (the field to read, the row of
+    the picture it starts at, the scale it was brought to), where its writing is one line across
+    it without a wide space that makes a field once cut to its rows (`writing_rows`: a field cut
+    with room above and below) and, when taller than LARGEST_BAND, scaled to TYPICAL_BAND (a
+    field scanned at a higher resolution); None otherwise (a photo of a page: segmentation's)."""
+    band = writing_band(gray)
+    if band is None or not one_line(gray, band) or writing_across(gray, band) < WRITING_ACROSS:
+        return None
+    if widest_gap(gray, band) > WIDEST_GAP:
+        return None
+    top, bottom = writing_rows(gray)
+    cut = gray[top:bottom]
+    height = band[1] - band[0]
+    scale = TYPICAL_BAND / height if height > LARGEST_BAND else 1.0
+    if scale != 1.0:
+        size = (max(1, round(cut.shape[1] * scale)), max(1, round(cut.shape[0] * scale)))
+        cut = cv2.resize(cut, size, interpolation=cv2.INTER_AREA)
+    return (cut, top, scale) if is_field(cut) else None
