@@ -49,12 +49,7 @@ def ink_of(gray: np.ndarray) -> np.ndarray | None:
     return np.clip(ink / top, 0.0, 1.0)
 
 
-def writing_band(gray: np.ndarray) -> tuple[int, int] | None:
-    """The rows (first, one past the last) of a field's writing (2-D gray): the band that holds
-    all but WRITING_TAIL of its dark pixels at each end; None for a field without ink."""
-    ink = ink_of(gray) if gray.size else None
-    if ink is None:
-        return None
+def _band(ink: np.ndarray) -> tuple[int, int] | None:
     mass = (ink >= 0.5).sum(axis=1).astype(np.float64)
     if mass.sum() <= 0:
         return None
@@ -63,19 +58,28 @@ def writing_band(gray: np.ndarray) -> tuple[int, int] | None:
     return y0, max(y0 + 1, int(np.searchsorted(cumulative, 1.0 - WRITING_TAIL)) + 1)
 
 
+def writing_band(gray: np.ndarray) -> tuple[int, int] | None:
+    """The rows (first, one past the last) of a field's writing (2-D gray): the band that holds
+    all but WRITING_TAIL of its dark pixels at each end; None for a field without ink."""
+    ink = ink_of(gray) if gray.size else None
+    return None if ink is None else _band(ink)
+
+
+def _rows(h: int, band: tuple[int, int] | None) -> tuple[int, int]:
+    if band is None:
+        return 0, h
+    y0, y1 = band
+    height = y1 - y0
+    if h <= TOO_MUCH_PAPER * height:
+        return 0, h
+    return max(0, round(y0 - PAPER_ABOVE * height)), min(h, round(y1 + PAPER_BELOW * height))
+
+
 def writing_rows(gray: np.ndarray) -> tuple[int, int]:
     """The rows (top, bottom) of a field (2-D gray) to read: all of them, or, where the field has
     far more paper above and below its writing than the training fields, the writing's band
     with the usual paper around it (TOO_MUCH_PAPER)."""
-    h = gray.shape[0]
-    found = writing_band(gray)
-    if found is None:
-        return 0, h
-    y0, y1 = found
-    band = y1 - y0
-    if h <= TOO_MUCH_PAPER * band:
-        return 0, h
-    return max(0, round(y0 - PAPER_ABOVE * band)), min(h, round(y1 + PAPER_BELOW * band))
+    return _rows(gray.shape[0], writing_band(gray))
 
 
 def is_field(image: np.ndarray) -> bool:
@@ -104,14 +108,17 @@ ACROSS_TAIL = 0.01
 # percentile of the development-train fields, where a photo of several numbers has a space of
 # a digit's width or more between them, which a field read whole by the line model would lose.
 WIDEST_GAP = 0.66
+WORK_SIDE = 160  # as_field looks at a picture at most this size (its shorter side), as a field
+# A field cut with as much paper again as its own height above and below it is at most 3 x 2.08
+# (the development-train fields' 99th percentile of height over band) times as tall as its
+# writing; a picture taller than that for its one line of writing (a photo of a number on a
+# sheet) is a view of a page.
+MOST_PAPER = 6.24
 
 
-def one_line(gray: np.ndarray, band: tuple[int, int]) -> bool:
-    """Is the writing in these rows of a 2-D gray picture one line (no blank stretch of rows
+def one_line(ink: np.ndarray, band: tuple[int, int]) -> bool:
+    """Is the writing (`ink_of` a picture) in these rows one line (no blank stretch of rows
     across it longer than LINE_GAP of its height)?"""
-    ink = ink_of(gray)
-    if ink is None:
-        return False
     y0, y1 = band
     rows = (ink[y0:y1] >= 0.5).sum(axis=1)
     blank = rows <= 0.01 * max(1, int(rows.max()))
@@ -122,26 +129,20 @@ def one_line(gray: np.ndarray, band: tuple[int, int]) -> bool:
     return longest <= LINE_GAP * (y1 - y0)
 
 
-def writing_across(gray: np.ndarray, band: tuple[int, int]) -> float:
-    """The share of the picture's width its writing (in the band's rows) runs across."""
-    ink = ink_of(gray)
-    if ink is None:
-        return 0.0
+def writing_across(ink: np.ndarray, band: tuple[int, int]) -> float:
+    """The share of the picture's width its writing (`ink_of` it, in the band's rows) runs across."""
     mass = (ink[band[0] : band[1]] >= 0.5).sum(axis=0).astype(np.float64)
     if mass.sum() <= 0:
         return 0.0
     cumulative = np.cumsum(mass) / mass.sum()
     x0 = int(np.searchsorted(cumulative, ACROSS_TAIL))
     x1 = int(np.searchsorted(cumulative, 1.0 - ACROSS_TAIL)) + 1
-    return (x1 - x0) / gray.shape[1]
+    return (x1 - x0) / ink.shape[1]
 
 
-def widest_gap(gray: np.ndarray, band: tuple[int, int]) -> float:
+def widest_gap(ink: np.ndarray, band: tuple[int, int]) -> float:
     """The widest blank stretch of columns between the writing's first and last inked column
-    (in the band's rows), in band heights."""
-    ink = ink_of(gray)
-    if ink is None:
-        return 0.0
+    (`ink_of` a picture, in the band's rows), in band heights."""
     inked = np.flatnonzero((ink[band[0] : band[1]] >= 0.5).any(axis=0))
     if len(inked) < 2:
         return 0.0
@@ -154,12 +155,22 @@ def as_field(gray: np.ndarray) -> tuple[np.ndarray, int, float] | None:
     it without a wide space that makes a field once cut to its rows (`writing_rows`: a field cut
     with room above and below) and, when taller than LARGEST_BAND, scaled to TYPICAL_BAND (a
     field scanned at a higher resolution); None otherwise (a photo of a page: segmentation's)."""
-    band = writing_band(gray)
-    if band is None or not one_line(gray, band) or writing_across(gray, band) < WRITING_ACROSS:
+    if min(gray.shape[:2], default=0) < 4:
         return None
-    if widest_gap(gray, band) > WIDEST_GAP:
+    # Looked at no larger than a field (its shorter side WORK_SIDE): a photo of a page is
+    # turned down in about a millisecond (at full size, its ink alone took 13 ms).
+    f = min(1.0, WORK_SIDE / min(gray.shape[:2]))
+    work = gray if f == 1.0 else cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    ink = ink_of(work)
+    band = None if ink is None else _band(ink)
+    if band is None or not one_line(ink, band) or writing_across(ink, band) < WRITING_ACROSS:
         return None
-    top, bottom = writing_rows(gray)
+    if widest_gap(ink, band) > WIDEST_GAP:
+        return None
+    band = (int(band[0] / f), int(np.ceil(band[1] / f)))  # in the picture's rows
+    if gray.shape[0] > MOST_PAPER * (band[1] - band[0]):
+        return None
+    top, bottom = _rows(gray.shape[0], band)
     cut = gray[top:bottom]
     height = band[1] - band[0]
     scale = TYPICAL_BAND / height if height > LARGEST_BAND else 1.0

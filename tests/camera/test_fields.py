@@ -13,6 +13,7 @@ from digitkiosk.device.fields import (
     LARGEST_BAND,
     TYPICAL_BAND,
     as_field,
+    ink_of,
     is_field,
     one_line,
     writing_band,
@@ -66,9 +67,9 @@ def test_a_field_with_much_paper_around_its_writing_is_cut_close_to_it():
 
 def test_one_line_or_several():
     one = _written(["305"])
-    assert one_line(one, writing_band(one))
+    assert one_line(ink_of(one), writing_band(one))
     two = _written(["305", "", "71"])  # a blank line's height between them
-    assert not one_line(two, writing_band(two))
+    assert not one_line(ink_of(two), writing_band(two))
 
 
 def test_a_large_picture_of_one_line_is_brought_to_a_field():
@@ -83,13 +84,16 @@ def test_a_large_picture_of_one_line_is_brought_to_a_field():
     # Not a field: a page of two lines, and writing no taller than a field's
     assert as_field(_written(["305", "", "71"], scale=6.0)) is None
     # A field cut with room above and below: cut to its writing, at its own scale.
-    tall = np.pad(_written(["305"]), ((100, 100), (0, 0)), constant_values=220)
+    tall = np.pad(_written(["305"], scale=2.6), ((70, 70), (0, 0)), constant_values=220)
+    assert not is_field(tall)
     field, top, scale = as_field(tall)
-    assert scale == 1.0 and top > 80 and field.shape[0] < 60 and is_field(field)
+    assert scale == 1.0 and top > 50 and field.shape[0] < 80 and is_field(field)
     # Numbers with a digit's width of space between them: a picture of a page (its spaces kept).
     spaced = _written(["305"], width=200, scale=6.0)
     cv2.putText(spaced, "71", (700, 160), cv2.FONT_HERSHEY_SIMPLEX, 6.0, 30, 18)
-    assert one_line(spaced, writing_band(spaced)) and as_field(spaced) is None
+    assert one_line(ink_of(spaced), writing_band(spaced)) and as_field(spaced) is None
+    # One line across a photo of a sheet, far more paper than a loosely cut field: a page.
+    assert as_field(np.pad(_written(["305"]), ((200, 200), (0, 0)), constant_values=220)) is None
     # A number in the middle of a sheet: a picture of a page.
     assert as_field(np.pad(_written(["305"]), 200, constant_values=220)) is None
     assert as_field(np.full((400, 600), 200, np.uint8)) is None  # no ink
