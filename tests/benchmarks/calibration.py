@@ -1,0 +1,103 @@
+"""Do the confidences the device shows mean what they say? Each reader as the device uses it,
+on validation digits no model here was trained on (held-out writers and images; never a test
+split).
+
+    .venv/bin/python tests/benchmarks/calibration.py
+
+Pictures (`predict`, the camera): the digit held out by both the paper model's and the digit
+model's trainers (MNIST), the pendigits and UNIPEN validation writers drawn as pictures, and the
+ORAND validation images' digit crops (`train/paper_pair.validation_sets`), read by the paper pair
+(`paper_reader.pair_probs`, the card's gate). Pen (the kiosk, `strokes`): the validation writers
+of pendigits train and UNIPEN (`train/sources.validation_rows`), read by the stroke pair
+(`stroke_reader.combine`). For each reader, and for each model alone: accuracy, expected
+calibration error (15 bins; 0 is a confidence that is right as often as it says), negative log
+likelihood, and the temperature that would minimise it (1.0: nothing to fix). Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import types
+
+import numpy as np
+from digitkiosk.device.loader import load_model
+from digitkiosk.device.paper_reader import pair_probs
+from digitkiosk.device.stroke_reader import combine, load_stroke_model
+from digitkiosk.device.strokes import strokes_to_mnist
+from digitkiosk.train.calibrate import expected_calibration_error, fit_temperature, nll
+from digitkiosk.train.data import load_mnist
+from digitkiosk.train.paper_pair import validation_sets
+from digitkiosk.train.stroke_fit import load_sources
+
+DIGITS = 10
+
+
+def figures(probs: np.ndarray, y: np.ndarray) -> dict:
+    """A reader's digit probabilities (its "none", if any, left out and the rest renormalised:
+    the digits are all digits) against the labels."""
+    p = np.asarray(probs, np.float64)[:, :DIGITS]
+    p = p / p.sum(axis=1, keepdims=True)
+    log_p = np.log(np.clip(p, 1e-300, 1.0))  # logits up to a constant per row
+    return {
+        "digits": len(y),
+        "accuracy": round(float((p.argmax(axis=1) == y).mean()), 4),
+        "ece": round(expected_calibration_error(p, y), 4),
+        "nll": round(nll(log_p, y), 4),
+        "best_temperature": round(fit_temperature(log_p, y), 3),
+    }
+
+
+def pictures(paper, digit, sets: dict) -> dict:
+    gate = paper.card.data["pair"]["read_with_partner_below"]
+    out: dict = {}
+    pooled: dict[str, list] = {"paper pair": [], "paper model": [], "digit model": [], "y": []}
+    for name, (x, y) in sets.items():
+        x = x.astype(np.float32) / 255.0
+        p, q = paper.predict_probs(x), digit.predict_probs(x)
+        pair = pair_probs(p, lambda rows, q=q: q[rows], gate)[0]
+        out[name] = {"paper pair": figures(pair, y), "digit model alone": figures(q, y)}
+        for key, value in (("paper pair", pair), ("paper model", p), ("digit model", q), ("y", y)):
+            pooled[key].append(np.asarray(value))
+    y_all = np.concatenate(pooled.pop("y"))
+    out["all"] = {key: figures(np.concatenate(v), y_all) for key, v in pooled.items()}
+    return out
+
+
+def pen(stroke, digit, rows: list[dict]) -> dict:
+    y = np.array([r["label"] for r in rows])
+    image = digit.predict_probs(np.stack([strokes_to_mnist(r["strokes"]) for r in rows]))
+    strokes = stroke.probs([r["strokes"] for r in rows])
+    return {
+        "stroke pair": figures(combine(image, strokes), y),
+        "stroke model alone": figures(strokes, y),
+        "digit model alone": figures(image, y),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="models")
+    ap.add_argument("--data", default="../shared/data")
+    args = ap.parse_args()
+    # The device's own loaders and trust policy: the bundled models as pinned.
+    digit = load_model(f"{args.models}/digitnet.json")
+    paper = load_model(f"{args.models}/papernet.json")
+    stroke = load_stroke_model(f"{args.models}/strokenet.json")
+    paths = types.SimpleNamespace(
+        pendigits=f"{args.data}/pendigits/train.jsonl",
+        unipen=f"{args.data}/unipen/train.jsonl",
+        scans=f"{args.data}/orand_car_a",
+    )
+    sets = validation_sets([paper.card.data, digit.card.data], load_mnist(f"{args.data}/mnist"), paths)
+    _, pen_rows, _ = load_sources([paths.pendigits, paths.unipen])
+    report = {
+        "models": {m.card.name: m.card.version for m in (digit, paper, stroke)},
+        "pictures": pictures(paper, digit, sets),
+        "pen": pen(stroke, digit, pen_rows),
+    }
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
