@@ -177,8 +177,11 @@ def run_bench(
 
     with resources.files("digitkiosk.device").joinpath("data/sample_strokes.jsonl").open() as f:
         samples = [parse_strokes(json.loads(line)["strokes"]) for line in f if line.strip()]
+    # A short run (under 100 repeats: the emulated arm64 check, where each reading is ~30 times
+    # slower) times 20 pen readings, 10 pages and 3 fields instead of 200, 100 and 100.
+    short = repeats < 100
     stroke_times = []
-    for i in range(max(200, len(samples))):
+    for i in range(20 if short else max(200, len(samples))):
         t0 = time.perf_counter()
         recognizer.read_strokes(samples[i % len(samples)])
         stroke_times.append(time.perf_counter() - t0)
@@ -201,12 +204,13 @@ def run_bench(
         "strokes_to_prediction": _percentiles(stroke_times),
     }
     try:
-        result["image_640x480_to_digits"] = _time_reading(recognizer, compose_page(images), 100)
+        result["image_640x480_to_digits"] = _time_reading(
+            recognizer, compose_page(images), 10 if short else 100
+        )
     except NotImplementedError:
         result["image_640x480_to_digits"] = None
     # A cheque field: the line model (all its members) and segmentation, as `predict` reads one.
     result["line_model"] = recognizer.line_model.describe() if recognizer.line_model else None
-    # 100 fields; 3 in a short run (the emulated arm64 check's 50 repeats: a field is 8 nets there).
-    result["field_to_digits"] = _time_reading(recognizer, compose_field(images), 100 if repeats >= 100 else 3)
+    result["field_to_digits"] = _time_reading(recognizer, compose_field(images), 3 if short else 100)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
     return result

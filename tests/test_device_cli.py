@@ -89,6 +89,9 @@ def test_bench_json(capsys):
     assert result["inference_one_digit_1_thread"]["n"] == 30
     # The paper model is loaded as the camera loads it; a picture's digit is timed through it.
     assert result["paper_model"]["name"] == "papernet" and result["picture_digit_paper_model"]["n"] == 30
+    # A short run (the emulated arm64 check's) times fewer readings of the slower kinds too.
+    assert result["strokes_to_prediction"]["n"] == 20 and result["image_640x480_to_digits"]["n"] == 10
+    assert result["field_to_digits"]["n"] == 3
 
 
 def test_device_side_never_imports_tensorflow():

@@ -12,7 +12,13 @@ HELP = "measure cold start, inference latency, strokes and image and field paths
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--repeats", type=int, default=500, help="timed single-digit inferences (default 500)")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=500,
+        help="timed single-digit inferences (default 500; under 100, a short run: 20 pen "
+        "readings, 10 pages, 3 fields)",
+    )
     add_model_arguments(p)
 
 
