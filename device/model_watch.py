@@ -189,9 +189,7 @@ class ModelWatcher:
     def _reload(self, now: Fingerprint, path: Path) -> ModelChange | None:
         keeping = self._describe(self.model)
         if now[0] is None or now[1] is None:
-            what = "model card" if now[0] is None else "model file"
-            if self.kind != DEFAULT_KIND:
-                what = f"{self.kind} {what}"
+            what = f"{self._what} {'card' if now[0] is None else 'file'}"  # "paper model card"...
             return ModelChange("missing", f"{what} disappeared from {path}; still using {keeping}")
         try:
             model = self._load(path, backend=self.backend, num_threads=self.num_threads, policy=self.policy)
