@@ -28,7 +28,7 @@ from .errors import (
 )
 from .mnist_prep import PREP_ID
 from .modelcard import ModelCard
-from .outputs import LOGITS
+from .outputs import LOGITS, to_probabilities
 from .package import MAX_MODEL_BYTES, TFLITE_IDENTIFIER, ModelPackage, TrustPolicy
 from .runner import Runner
 
@@ -103,9 +103,17 @@ class LoadedModel:
     selftest_accuracy: float
     trust: str = ""  # what vouched for it: "key <id>", the bundled-model pin, development mode
 
-    def predict_probs(self, images: np.ndarray) -> np.ndarray:
-        """(N, 28, 28) float in [0, 1] → (N, 10) probabilities (N, 11 with "none" last)."""
-        return self.runner.predict(images)
+    def predict_probs(self, images: np.ndarray, alone: bool = False) -> np.ndarray:
+        """(N, 28, 28) float in [0, 1] → (N, 10) probabilities (N, 11 with "none" last). `alone`:
+        as the model answers without a partner, calibrated by its card's temperature (the raw
+        ones are what the segmentation, grouping and pair rules were chosen on)."""
+        return self.runner.predict(images, temperature=self.card.alone_temperature if alone else 1.0)
+
+    def predict_probs_raw_and_alone(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`predict_probs` without and with `alone`, from one interpreter call."""
+        raw = self.runner.raw(images)
+        out, kind, t = self.runner.output_details, self.runner.output_kind, self.card.alone_temperature
+        return to_probabilities(raw, out, kind), to_probabilities(raw, out, kind, t)
 
     def describe(self) -> dict:
         return {

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelCardError, ModelMissingError
-from .outputs import output_kind
+from .outputs import LOGITS, output_kind
 
 CARD_FORMAT = 1
 MAX_CARD_BYTES = 4 * 1024 * 1024
@@ -84,6 +84,19 @@ class ModelCard:
         return float(self.data.get("reject_threshold", 0.0))
 
     @property
+    def alone_temperature(self) -> float:
+        """The temperature of the model's answers when it answers alone (no partner model): its
+        card's `answers_alone` block (the digit model's confidences, which segmentation and the
+        stroke grouping were chosen on, are under-confident; 1.0 without the block)."""
+        return float(self.data.get("answers_alone", {}).get("temperature", 1.0))
+
+    @property
+    def alone_threshold(self) -> float:
+        """The reject threshold of those answers (of the calibrated confidence); the card's
+        `reject_threshold` without the block."""
+        return float(self.data.get("answers_alone", {}).get("reject_threshold", self.reject_threshold))
+
+    @property
     def output_kind(self) -> str:
         """ "logits" (the device computes the softmax) or "probabilities" (the model's own int8
         softmax; cards without the field): `outputs.py`."""
@@ -145,8 +158,27 @@ def parse_card(data: Any, path: Path) -> ModelCard:
     threshold = data.get("reject_threshold", 0.0)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
         raise ModelCardError(f"model card 'reject_threshold' must be a number: {path}")
+    _check_answers_alone(data, path)
     card = ModelCard(path, data)
     card.input  # noqa: B018 - validates the tensor descriptions now, with a clear message
     card.output  # noqa: B018
     card.output_kind  # noqa: B018
     return card
+
+
+def _check_answers_alone(data: dict, path: Path) -> None:
+    """`answers_alone`, if present: a temperature > 0 and a reject threshold in (0, 1), on a model
+    that outputs logits (a temperature divides logits; a model's own softmax has none to divide)."""
+    if "answers_alone" not in data:
+        return
+    block = data["answers_alone"]
+    values = [block.get(k) for k in ("temperature", "reject_threshold")] if isinstance(block, dict) else []
+    if not values or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+        raise ModelCardError(f"model card 'answers_alone' needs a temperature and a reject_threshold: {path}")
+    if not (0.0 < values[0] <= 100.0 and 0.0 < values[1] < 1.0):
+        raise ModelCardError(
+            "model card 'answers_alone': temperature must be within (0, 100], "
+            f"reject_threshold within (0, 1): {path}"
+        )
+    if output_kind(data, path) != LOGITS:
+        raise ModelCardError(f"model card 'answers_alone' needs a model that outputs logits: {path}")

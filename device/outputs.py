@@ -91,18 +91,23 @@ def softmax_float(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def to_probabilities(raw: np.ndarray, details: dict, kind: str) -> np.ndarray:
+def to_probabilities(raw: np.ndarray, details: dict, kind: str, temperature: float = 1.0) -> np.ndarray:
     """The output tensor as the interpreter returned it (`details`: its get_output_details entry)
-    → class probabilities, float32, over the last axis."""
+    → class probabilities, float32, over the last axis. `temperature` T divides the logits
+    (softmax(z / T), temperature scaling): for int8 logits it divides their scale, so the
+    probabilities stay bit-identical on every processor; a model that outputs probabilities has
+    no logits to scale (T must be 1)."""
     quantized = np.dtype(details["dtype"]) != np.float32
     scale, zero = details["quantization"] if quantized else (1.0, 0)
     if kind == PROBABILITIES:
+        if temperature != 1.0:
+            raise ValueError("a temperature needs a model that outputs logits")
         if not quantized:
             return raw.astype(np.float32)
         return ((raw.astype(np.float32) - zero) * scale).astype(np.float32)
     if quantized:
-        return softmax_quantized(raw, scale).astype(np.float32)
-    return softmax_float(raw).astype(np.float32)
+        return softmax_quantized(raw, scale / temperature).astype(np.float32)
+    return softmax_float(np.asarray(raw, np.float64) / temperature).astype(np.float32)
 
 
 def last_op(interpreter) -> str | None:

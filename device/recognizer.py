@@ -165,7 +165,7 @@ class Recognizer:
         """The reject threshold of the digits `classify` reads (pictures)."""
         with self._lock:
             model, paper = self._model, self.paper_model
-        return model.card.reject_threshold if paper is None else paper.threshold(model)
+        return model.card.alone_threshold if paper is None else paper.threshold(model)
 
     def classify(
         self,
@@ -175,7 +175,9 @@ class Recognizer:
         digit_probs: np.ndarray | None = None,
     ) -> list[DigitReading]:
         """(N, 28, 28) prepared images → one reading each, batched in one interpreter call (two
-        with a paper model, the second for the unsure ones); `paper=False`: the digit model's.
+        with a paper model, the second for the unsure ones; without one, the digit model answers
+        alone, by its card's `answers_alone`). `paper=False`: the digit model's raw readings, which
+        the segmentation's rules were chosen on.
         `digit_probs`: the digit model's probabilities of these images, when already read (the
         paper model's partner is then not asked again)."""
         images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
@@ -185,6 +187,10 @@ class Recognizer:
             model, paper_model = self._model, self.paper_model
         if paper_model is not None and paper:
             return self._readings(*paper_model.read(images, model, digit_probs), images, boxes)
+        if paper:
+            return self._readings(
+                model.predict_probs(images, alone=True), model.card.alone_threshold, images, boxes
+            )
         return self._readings(model.predict_probs(images), model.card.reject_threshold, images, boxes)
 
     @staticmethod
@@ -209,26 +215,30 @@ class Recognizer:
         plan = grouping.plan(strokes, min_side)
         if not plan.readable:  # every mark a tap or (below min_side) a speck
             raise NothingToReadError("nothing to read: a tap or a speck is not a digit")
-        readings, threshold = self._read_pen(plan)
-        digits = [readings[i] for i in plan.choose([r.confidence for r in readings], threshold)]
+        readings, threshold, shown = self._read_pen(plan)
+        digits = [shown[i] for i in plan.choose([r.confidence for r in readings], threshold)]
         if not digits:  # specks only, each apart
             raise NothingToReadError("nothing to read: a tap or a speck is not a digit")
         return Reading(digits, (time.perf_counter() - t0) * 1000.0)
 
-    def _read_pen(self, plan: grouping.Plan) -> tuple[list[DigitReading], float]:
-        """A plan's readable candidates → their readings and the reject threshold they were read
-        with: the digit model's, or with a stroke model the pair's (`stroke_reader.combine`), each
-        model reading every candidate in one batched call. The grouping decides by the pair too:
-        its stroke model reads a piece of a digit (the L of a two-stroke 4) as "none"."""
+    def _read_pen(self, plan: grouping.Plan) -> tuple[list[DigitReading], float, list[DigitReading]]:
+        """A plan's candidates → the readings the grouping decides by, their reject threshold, and
+        the readings shown: with a stroke model the pair's for both (`stroke_reader.combine`; its
+        stroke model reads a piece of a digit, the L of a two-stroke 4, as "none"); without, the
+        digit model's raw readings (which the grouping was chosen on) and its answers alone."""
         with self._lock:
             model, strokes = self._model, self.stroke_model
-        images = plan.images()
-        probs, threshold = model.predict_probs(images), model.card.reject_threshold
+        images, boxes = plan.images(), plan.boxes()
         if strokes is not None:
             from .stroke_reader import combine
 
-            probs, threshold = combine(probs, strokes.probs(plan.written())), strokes.pair_threshold
-        return self._readings(probs, threshold, images, plan.boxes()), threshold
+            probs = combine(model.predict_probs(images), strokes.probs(plan.written()))
+            readings = self._readings(probs, strokes.pair_threshold, images, boxes)
+            return readings, strokes.pair_threshold, readings
+        raw, alone = model.predict_probs_raw_and_alone(images)
+        threshold = model.card.reject_threshold
+        shown = self._readings(alone, model.card.alone_threshold, images, boxes)
+        return self._readings(raw, threshold, images, boxes), threshold, shown
 
     def read_single(self, ink: np.ndarray) -> Reading:
         """One digit filling an image: gray or BGR, either polarity."""
@@ -353,12 +363,16 @@ class Recognizer:
             digits, separators, from_line = reread_touching(
                 self.line_model, found.gray, digits, separators, numbers
             )
-        if paper and digits and self.paper_model is not None:
-            # The digits segmentation cut (not those the line model read whole) by the paper model.
+        if paper and digits:
+            # The digits segmentation cut (not those the line model read whole) as answers: by the
+            # paper model, or by the digit model alone (its calibrated confidences) without one.
             cut = [i for i in range(len(digits)) if i not in from_line]
             if cut:
                 images = np.stack([digits[i].image for i in cut])
-                digit_probs = np.stack([digits[i].probs for i in cut])  # read above: not asked again
+                # The digit model's probabilities, read above: the pair does not ask it again.
+                digit_probs = (
+                    np.stack([digits[i].probs for i in cut]) if self.paper_model is not None else None
+                )
                 again = self.classify(images, [digits[i].box for i in cut], digit_probs=digit_probs)
                 for i, r in zip(cut, again, strict=True):
                     digits[i] = r

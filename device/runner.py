@@ -81,10 +81,11 @@ class Runner:
         """The op that writes the output (e.g. "SOFTMAX"), None when the interpreter does not say."""
         return last_op(self._it)
 
-    def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """images (N, 28, 28) float in [0, 1] → probabilities (N, classes): 10, or 11 with "none"."""
+    def predict(self, images: np.ndarray, batch_size: int = 256, temperature: float = 1.0) -> np.ndarray:
+        """images (N, 28, 28) float in [0, 1] → probabilities (N, classes): 10, or 11 with "none";
+        `temperature`: softmax(logits / T) (`outputs.to_probabilities`)."""
         raw = self.raw(images, batch_size)
-        return to_probabilities(raw, self._out, self.output_kind)
+        return to_probabilities(raw, self._out, self.output_kind, temperature)
 
     def raw(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """images (N, 28, 28) float in [0, 1] → the output tensor as the interpreter gave it

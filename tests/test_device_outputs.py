@@ -126,7 +126,10 @@ def test_a_card_saying_logits_on_a_softmax_model_is_refused(tmp_path):
 
 
 def test_a_logits_model_whose_card_says_probabilities_fails_its_self_test(tmp_path, default_model_path):
-    card = _copy(default_model_path.with_suffix(".json"), tmp_path / "b", output_kind=None)
+    # (its `answers_alone` taken out too: a card that says probabilities cannot hold a temperature)
+    card = _copy(
+        default_model_path.with_suffix(".json"), tmp_path / "b", output_kind=None, answers_alone=None
+    )
     with pytest.raises(SelfTestFailedError, match="does not output probabilities"):
         load_model(card, policy=DEVELOPMENT)
 

@@ -9,7 +9,9 @@ model's trainers (MNIST), the pendigits and UNIPEN validation writers drawn as p
 ORAND validation images' digit crops (`train/paper_pair.validation_sets`), read by the paper pair
 (`paper_reader.pair_probs`, the card's gate). Pen (the kiosk, `strokes`): the validation writers
 of pendigits train and UNIPEN (`train/sources.validation_rows`), read by the stroke pair
-(`stroke_reader.combine`). For each reader, and for each model alone: accuracy, expected
+(`stroke_reader.combine`). The digit model alone twice: as it answers alone (its partner turned
+off: calibrated by its card's `answers_alone` temperature) and raw (what segmentation, grouping
+and both pairs read). For each reader, and for each model alone: accuracy, expected
 calibration error (15 bins; 0 is a confidence that is right as often as it says), negative log
 likelihood, and the temperature that would minimise it (1.0: nothing to fix). Prints JSON.
 """
@@ -51,13 +53,25 @@ def figures(probs: np.ndarray, y: np.ndarray) -> dict:
 def pictures(paper, digit, sets: dict) -> dict:
     gate = paper.card.data["pair"]["read_with_partner_below"]
     out: dict = {}
-    pooled: dict[str, list] = {"paper pair": [], "paper model": [], "digit model": [], "y": []}
+    pooled: dict[str, list] = {
+        k: [] for k in ("paper pair", "paper model", "digit model answering alone", "digit model raw", "y")
+    }
     for name, (x, y) in sets.items():
         x = x.astype(np.float32) / 255.0
-        p, q = paper.predict_probs(x), digit.predict_probs(x)
+        p, (q, a) = paper.predict_probs(x), digit.predict_probs_raw_and_alone(x)
         pair = pair_probs(p, lambda rows, q=q: q[rows], gate)[0]
-        out[name] = {"paper pair": figures(pair, y), "digit model alone": figures(q, y)}
-        for key, value in (("paper pair", pair), ("paper model", p), ("digit model", q), ("y", y)):
+        out[name] = {
+            "paper pair": figures(pair, y),
+            "digit model answering alone": figures(a, y),
+            "digit model raw": figures(q, y),
+        }
+        pairs = (
+            ("paper pair", pair),
+            ("paper model", p),
+            ("digit model answering alone", a),
+            ("digit model raw", q),
+        )
+        for key, value in (*pairs, ("y", y)):
             pooled[key].append(np.asarray(value))
     y_all = np.concatenate(pooled.pop("y"))
     out["all"] = {key: figures(np.concatenate(v), y_all) for key, v in pooled.items()}
@@ -66,12 +80,13 @@ def pictures(paper, digit, sets: dict) -> dict:
 
 def pen(stroke, digit, rows: list[dict]) -> dict:
     y = np.array([r["label"] for r in rows])
-    image = digit.predict_probs(np.stack([strokes_to_mnist(r["strokes"]) for r in rows]))
+    image, alone = digit.predict_probs_raw_and_alone(np.stack([strokes_to_mnist(r["strokes"]) for r in rows]))
     strokes = stroke.probs([r["strokes"] for r in rows])
     return {
         "stroke pair": figures(combine(image, strokes), y),
         "stroke model alone": figures(strokes, y),
-        "digit model alone": figures(image, y),
+        "digit model answering alone": figures(alone, y),
+        "digit model raw": figures(image, y),
     }
 
 
