@@ -3,6 +3,7 @@
     digitkiosk-train [fit] --data DIR [--epochs N] [--out DIR] ...   train → int8 TFLite + card
     digitkiosk-train export RUN_DIR/NAME.keras [--out DIR]            re-export a trained model
     digitkiosk-train evaluate MODEL.tflite [--report DIR]             metrics JSON, plots, HTML
+                                                                      (a stroke model: on pen test digits)
     digitkiosk-train finetune BASE_RUN --strokes FILE|DIR [--epochs 3] continue a run with samples
     digitkiosk-train gate NEW BASE --data DIR [--pen F] [--strokes F]  regression gate, JSON
 
@@ -175,7 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_version(e)
     v = sub.add_parser("evaluate", help="metrics JSON, PNG plots and an HTML report for a .tflite model")
     v.add_argument("model", help="a .tflite file (its card beside it, if any, adds training curves)")
-    v.add_argument("--data", help="as for fit (the test set is used)")
+    v.add_argument(
+        "--data",
+        help="as for fit (the test set is used); for a stroke model (its card says so) pen test digits "
+        "as JSON lines (default: ../shared/data/pendigits/test.jsonl)",
+    )
     v.add_argument("--report", help="report directory (default: <model>.report/ beside the model)")
     v.add_argument("--backend", default="auto", help="interpreter backend (default: auto)")
     f.set_defaults(_run=cmd_fit)
@@ -325,8 +330,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_model
+    from .stroke_report import PEN_TEST, evaluate_stroke_model, is_stroke_model
 
     report = Path(args.report) if args.report else None
+    if is_stroke_model(Path(args.model)):  # its card says it reads strokes: the pen test digits
+        data = Path(args.data) if args.data else PEN_TEST
+        print(json.dumps(evaluate_stroke_model(Path(args.model), data, report, backend=args.backend)))
+        return 0
     print(json.dumps(evaluate_model(Path(args.model), args.data, report, args.backend)))
     return 0
 

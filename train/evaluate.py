@@ -189,6 +189,7 @@ def write_report(
     y_true: np.ndarray,
     history: dict | None,
     out: Path,
+    test_set: str = "MNIST test",
 ) -> Path:
     """metrics.json + PNG plots + report.html (images inlined: one self-contained page)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -212,8 +213,8 @@ table{{border-collapse:collapse;margin:0.5em 0}}
 td,th{{border:1px solid #ccc;padding:2px 8px;text-align:left}}
 img{{max-width:49%;vertical-align:top}}</style></head>
 <body><h1>{html.escape(title)}</h1><table>{facts}</table>
-<h2>Per class (int8, MNIST test)</h2><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>
-<th>support</th></tr>{rows}</table><h2>Plots</h2>{imgs}</body></html>"""
+<h2>Per class (int8, {html.escape(test_set)})</h2><table><tr><th>class</th><th>precision</th><th>recall</th>
+<th>F1</th><th>support</th></tr>{rows}</table><h2>Plots</h2>{imgs}</body></html>"""
     return atomic_write_text(out / "report.html", page)
 
 
