@@ -33,11 +33,10 @@ import types
 from pathlib import Path
 
 import numpy as np
-from digitkiosk.device.errors import DigitkioskError
 from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text
 from digitkiosk.device.modelcard import read_card
 
-from .errors import DataError
+from .errors import DataError, print_result
 
 
 def validation_digits(cards: list[dict], data: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -151,12 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")
     args = ap.parse_args(argv)
     partners = args.partner if args.partner is not None else [args.card.parent / "papernet.json"]
-    try:
-        print(reissue_answers_alone(args.card, partners, args.version, args.out, args.data))
-    except (DigitkioskError, OSError) as e:
-        print(f"digitkiosk.train.answers_alone: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return print_result(
+        "digitkiosk.train.answers_alone",
+        lambda: reissue_answers_alone(args.card, partners, args.version, args.out, args.data),
+    )
 
 
 if __name__ == "__main__":

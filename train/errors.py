@@ -1,5 +1,8 @@
 """Training-side errors. Subclass the device's base so every CLI prints them the same way."""
 
+import sys
+from collections.abc import Callable
+
 from digitkiosk.device.errors import DigitkioskError
 
 
@@ -9,3 +12,14 @@ class DataError(DigitkioskError):
 
 class MissingExtraError(DigitkioskError):
     """A dependency of the [train] extra is not installed."""
+
+
+def print_result(prog: str, call: Callable[[], object]) -> int:
+    """A tool's `main`: print what `call` returns (the file it wrote) and return 0, or print its
+    error as one line on stderr, `prog: message`, and return 1 (no traceback)."""
+    try:
+        print(call())
+    except (DigitkioskError, OSError) as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 1
+    return 0

@@ -19,12 +19,11 @@ import json
 import sys
 from pathlib import Path
 
-from digitkiosk.device.errors import DigitkioskError
 from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text, sha256_bytes
 from digitkiosk.device.modelcard import read_card
 from digitkiosk.device.outputs import LOGITS
 
-from .errors import DataError
+from .errors import DataError, print_result
 
 
 def reissue(card_path: Path, version: str, out: Path) -> Path:
@@ -66,12 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--version", required=True, help="the re-issued model's version")
     ap.add_argument("--out", type=Path, required=True, help="folder for the new .tflite and card")
     args = ap.parse_args(argv)
-    try:
-        print(reissue(args.card, args.version, args.out))
-    except (DigitkioskError, OSError) as e:
-        print(f"digitkiosk.train.reissue: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return print_result("digitkiosk.train.reissue", lambda: reissue(args.card, args.version, args.out))
 
 
 if __name__ == "__main__":
