@@ -36,14 +36,12 @@ CANDIDATE = REPO / "models" / "candidates" / "digitnet-2.0.0" / "digitnet.json" 
 def validation(shared_data):
     """Validation digits (held-out writers and images, never a test split): the pendigits
     validation writers drawn as pictures and the ORAND validation images' digit crops."""
-    from digitkiosk.train.sources import load_pen, load_scans
+    from digitkiosk.train.sources import load_scans, pen_validation
 
-    pen, scans = (
-        load_pen(shared_data / "pendigits" / "train.jsonl", 1),
-        load_scans(shared_data / "orand_car_a", 1),
-    )
-    x = np.concatenate([pen.x_val, scans.x_val]).astype(np.float32) / 255.0
-    return x, np.concatenate([pen.y_val, scans.y_val])
+    _, x_pen, y_pen = pen_validation(shared_data / "pendigits" / "train.jsonl")
+    scans = load_scans(shared_data / "orand_car_a", 1)
+    x = np.concatenate([x_pen, scans.x_val]).astype(np.float32) / 255.0
+    return x, np.concatenate([y_pen, scans.y_val])
 
 
 @pytest.fixture(scope="module")

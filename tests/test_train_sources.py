@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from digitkiosk.train.calibrate import expected_calibration_error, fit_temperature, nll
 from digitkiosk.train.errors import DataError
-from digitkiosk.train.sources import crop_box, load_pen, parse_source, scan_annotations
+from digitkiosk.train.sources import crop_box, load_pen, parse_source, pen_validation, scan_annotations
 from digitkiosk.train.splits import is_validation_scan, is_validation_writer, pen_writer
 
 
@@ -41,6 +41,9 @@ def test_pendigits_holds_out_fewer_writers_and_no_hold_out_trains_on_all(shared_
     assert 2 <= src.val_units <= 6 and src.train_units + src.val_units == 30
     everything = load_pen(path, repeat=1, hold_out=False)
     assert len(everything.y_val) == 0 and everything.train_units == 30
+    # The held-out writers alone (the gate, the pairs' validation), rendered without the rest.
+    name, x, y = pen_validation(path)
+    assert name == src.name and np.array_equal(x, src.x_val) and np.array_equal(y, src.y_val)
 
 
 def test_the_split_does_not_depend_on_anything_but_the_name():

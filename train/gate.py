@@ -43,16 +43,14 @@ def _package(path: str) -> ModelPackage:
 def _held_out(spec: str, kind: str) -> tuple[str, np.ndarray, np.ndarray]:
     """A pen file's held-out writers, or a collected source's held-out kiosk-days → (name, x, y)."""
     if kind == "pen":
-        from .sources import load_pen, parse_source
+        from .sources import parse_source, pen_validation
 
-        src = load_pen(parse_source(spec, 1)[0], 1)
-        name = f"pen:{src.name}"
-    else:
-        from .collected import load_collected
+        name, x, y = pen_validation(parse_source(spec, 1)[0])  # its training writers not rendered
+        return f"pen:{name}", x, y
+    from .collected import load_collected
 
-        src = load_collected(spec)
-        name = f"strokes:{src.name.removeprefix('collected-')}"
-    return name, src.x_val, src.y_val
+    src = load_collected(spec)
+    return f"strokes:{src.name.removeprefix('collected-')}", src.x_val, src.y_val
 
 
 def compare(new: ModelPackage, base: ModelPackage, sets: dict, margin: float) -> dict:

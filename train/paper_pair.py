@@ -59,13 +59,13 @@ def mnist_held_out_by_both(cards: list[dict], n_train: int) -> np.ndarray:
 
 def validation_sets(cards: list[dict], mnist, args) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{source: (uint8 28x28 images, labels)} held out from both models' training."""
-    from .sources import load_pen, load_scans
+    from .sources import load_scans, pen_validation
 
     both = mnist_held_out_by_both(cards, len(mnist.y_train))
     sets = {"mnist": (mnist.x_train[both], mnist.y_train[both])}
     for path in (args.pendigits, args.unipen):
-        src = load_pen(path, 1)
-        sets[src.name] = (src.x_val, src.y_val)
+        name, x, y = pen_validation(path)
+        sets[name] = (x, y)
     scans = load_scans(args.scans, 1)
     sets[scans.name] = (scans.x_val, scans.y_val)
     return sets

@@ -117,6 +117,19 @@ def load_pen(
     )
 
 
+def pen_validation(path: str | Path) -> tuple[str, np.ndarray, np.ndarray]:
+    """A JSON-lines pen file → (its source name, its validation writers' digits rendered as
+    `load_pen` renders them, labels), without rendering the training writers' digits."""
+    from .pendigits import load_jsonl, render
+
+    rows = load_jsonl(Path(path))
+    if not rows:
+        raise DataError(f"{path}: no pen digits")
+    held = [r for r, v in zip(rows, validation_rows(rows), strict=True) if v]
+    x, y, _ = render(held) if held else (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8), None)
+    return source_name(Path(path)), x, y
+
+
 def pen_source(
     name: str,
     path: str,
