@@ -59,5 +59,9 @@ def test_evaluate_stroke_model_on_bad_pen_data_is_one_line(stroke_package, tmp_p
     assert cli.main(["evaluate", str(stroke_package), "--data", str(data)]) != 0
     err = capsys.readouterr().err.strip()
     assert "not pen digits" in err and "\n" not in err and "Traceback" not in err
+    data.write_text("{not json\n")  # a line that is no JSON at all: the same one line
+    assert cli.main(["evaluate", str(stroke_package), "--data", str(data)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "not pen digits" in err and "pen.jsonl:1" in err and "\n" not in err
     assert cli.main(["evaluate", str(stroke_package), "--data", str(tmp_path / "missing.jsonl")]) != 0
     assert "pen test data not found" in capsys.readouterr().err

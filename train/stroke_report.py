@@ -16,10 +16,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from digitkiosk.device.errors import InputError
 from digitkiosk.device.loader import read_model_bytes
 from digitkiosk.device.stroke_reader import STROKE_PREP_ID, combine, trajectories
-from digitkiosk.device.strokes import parse_strokes, strokes_to_mnist
+from digitkiosk.device.strokes import strokes_to_mnist
 
 from .errors import DataError
 from .evaluate import compute_metrics, tflite_runner, write_report
@@ -38,14 +37,17 @@ def is_stroke_model(model_path: Path) -> bool:
 
 
 def load_pen_test(path: Path) -> tuple[list, np.ndarray]:
-    """Pen digits as JSON lines ({"strokes", "label"}) → (parsed strokes per digit, labels)."""
+    """Pen digits as JSON lines ({"strokes", "label"}) → (parsed strokes per digit, labels), read
+    by the trainer's own pen reader (`pendigits.load_jsonl`: the line at fault named)."""
+    from .pendigits import load_jsonl
+
     if not path.is_file():
         raise DataError(f"pen test data not found: {path}")
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     try:
-        return [parse_strokes(r["strokes"]) for r in rows], np.array([int(r["label"]) for r in rows])
-    except (InputError, KeyError, TypeError, ValueError) as e:
-        raise DataError(f"{path}: not pen digits ({e})") from None
+        rows = load_jsonl(path)
+    except DataError as e:
+        raise DataError(f"not pen digits: {e}") from None
+    return [r["strokes"] for r in rows], np.array([r["label"] for r in rows], dtype=np.int64)
 
 
 def evaluate_stroke_model(
