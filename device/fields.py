@@ -49,13 +49,18 @@ def ink_of(gray: np.ndarray) -> np.ndarray | None:
     return np.clip(ink / top, 0.0, 1.0)
 
 
-def _band(ink: np.ndarray) -> tuple[int, int] | None:
-    mass = (ink >= 0.5).sum(axis=1).astype(np.float64)
+def _span(mass: np.ndarray, tail: float) -> tuple[int, int] | None:
+    """Dark pixels per row (or column) → the rows (first, one past the last) holding all but
+    `tail` of them at each end; None when there are none."""
     if mass.sum() <= 0:
         return None
-    cumulative = np.cumsum(mass) / mass.sum()
-    y0 = int(np.searchsorted(cumulative, WRITING_TAIL))
-    return y0, max(y0 + 1, int(np.searchsorted(cumulative, 1.0 - WRITING_TAIL)) + 1)
+    cumulative = np.cumsum(mass.astype(np.float64)) / mass.sum()
+    return int(np.searchsorted(cumulative, tail)), int(np.searchsorted(cumulative, 1.0 - tail)) + 1
+
+
+def _band(ink: np.ndarray) -> tuple[int, int] | None:
+    span = _span((ink >= 0.5).sum(axis=1), WRITING_TAIL)
+    return None if span is None else (span[0], max(span[0] + 1, span[1]))
 
 
 def writing_band(gray: np.ndarray) -> tuple[int, int] | None:
@@ -131,13 +136,8 @@ def one_line(ink: np.ndarray, band: tuple[int, int]) -> bool:
 
 def writing_across(ink: np.ndarray, band: tuple[int, int]) -> float:
     """The share of the picture's width its writing (`ink_of` it, in the band's rows) runs across."""
-    mass = (ink[band[0] : band[1]] >= 0.5).sum(axis=0).astype(np.float64)
-    if mass.sum() <= 0:
-        return 0.0
-    cumulative = np.cumsum(mass) / mass.sum()
-    x0 = int(np.searchsorted(cumulative, ACROSS_TAIL))
-    x1 = int(np.searchsorted(cumulative, 1.0 - ACROSS_TAIL)) + 1
-    return (x1 - x0) / ink.shape[1]
+    span = _span((ink[band[0] : band[1]] >= 0.5).sum(axis=0), ACROSS_TAIL)
+    return 0.0 if span is None else (span[1] - span[0]) / ink.shape[1]
 
 
 def widest_gap(ink: np.ndarray, band: tuple[int, int]) -> float:
