@@ -14,16 +14,22 @@ off: calibrated by its card's `answers_alone` temperature) and raw (what segment
 and both pairs read). For each reader, and for each model alone: accuracy, expected
 calibration error (15 bins; 0 is a confidence that is right as often as it says), negative log
 likelihood, and the temperature that would minimise it (1.0: nothing to fix). Prints JSON.
+
+`--test-splits` adds, report only (nothing is chosen on them), the digit model answering alone
+with its card's `answers_alone` block and without it: MNIST test through `Recognizer.classify`,
+and the 14 pendigits test writers through `Recognizer.read_strokes` with no stroke model.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import types
 
 import numpy as np
 from digitkiosk.device.loader import load_model
+from digitkiosk.device.modelcard import ModelCard
 from digitkiosk.device.paper_reader import pair_probs
 from digitkiosk.device.stroke_reader import combine, load_stroke_model
 from digitkiosk.device.strokes import strokes_to_mnist
@@ -90,10 +96,53 @@ def pen(stroke, digit, rows: list[dict]) -> dict:
     }
 
 
+def without_block(digit):
+    """The digit model as it answered alone before its card had an `answers_alone` block."""
+    data = {k: v for k, v in digit.card.data.items() if k != "answers_alone"}
+    return dataclasses.replace(digit, card=ModelCard(digit.card.path, data))
+
+
+def test_splits(digit, data: str) -> dict:
+    """Report only: answered right, "?", answered wrong and ECE, with the block and without."""
+    from digitkiosk.device.recognizer import Recognizer
+    from digitkiosk.train.pendigits import load_jsonl
+
+    mnist = load_mnist(f"{data}/mnist")
+    x, y = mnist.x_test.astype(np.float32) / 255.0, np.asarray(mnist.y_test)
+    rows = load_jsonl(f"{data}/pendigits/test.jsonl")
+    y_pen = np.array([r["label"] for r in rows])
+    out: dict = {}
+    for name, model in (("with answers_alone", digit), ("without", without_block(digit))):
+        reader = Recognizer(model)
+        read = reader.classify(x)
+        answered = np.array([d.digit is not None for d in read])
+        right = np.array([d.digit == t for d, t in zip(read, y, strict=True)])
+        strokes = [reader.read_strokes(r["strokes"]) for r in rows]  # parsed by load_jsonl
+        one = np.array([len(s.digits) == 1 for s in strokes])
+        first = np.stack([s.digits[0].probs[:DIGITS] for s in strokes])
+        out[name] = {
+            "mnist_test_classify": {
+                "answered_right": round(float(right.mean()), 4),
+                "unsure": int((~answered).sum()),
+                "answered_wrong": int((answered & ~right).sum()),
+                "ece": round(expected_calibration_error(np.stack([d.probs for d in read]), y), 4),
+            },
+            "pendigits_test_strokes_without_stroke_model": {
+                "read_right": round(
+                    float(np.mean([s.text == str(t) for s, t in zip(strokes, y_pen, strict=True)])), 4
+                ),
+                "unsure": int(sum("?" in s.text for s in strokes)),
+                "ece_one_digit_readings": round(expected_calibration_error(first[one], y_pen[one]), 4),
+            },
+        }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="models")
     ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--test-splits", action="store_true", help="also the digit model alone on test splits")
     args = ap.parse_args()
     # The device's own loaders and trust policy: the bundled models as pinned.
     digit = load_model(f"{args.models}/digitnet.json")
@@ -111,6 +160,8 @@ def main() -> None:
         "pictures": pictures(paper, digit, sets),
         "pen": pen(stroke, digit, pen_rows),
     }
+    if args.test_splits:
+        report["digit_model_alone_test_splits_report_only"] = test_splits(digit, args.data)
     print(json.dumps(report, indent=1))
 
 
