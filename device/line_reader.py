@@ -9,9 +9,8 @@ Touching cursive digits ("100", "280.000"), where cutting a mark into digits fai
 at all here.
 
 A line model may hold several members (nets trained alike with other seeds or widths, one file,
-one interpreter call, output (K, T, C)): each member's best path is decoded and the members vote
-on the whole string (`vote_decode`). Their per-step outputs are not averaged: nets trained apart
-with CTC place their peaks at different steps, and the averaged path loses digits.
+one interpreter call, output (K, T, C)): each member's best path is decoded and the members choose
+one of those strings, by count or by probability as the card says (`ctc.py`).
 
 The line model is a model package like the digit model (`package.py`: card, sha256, pin or
 signature under the same TrustPolicy); one that is missing or refused is reported in one line and
@@ -28,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .ctc import DECODERS, LineChar
 from .errors import ModelError, ModelShapeError, SelfTestFailedError
 from .fields import as_field, ink_of, is_field, writing_rows
 from .loader import _first_line, bundled_model_path, open_optional, open_runner
@@ -81,77 +81,6 @@ def prepare_line(image: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class LineChar:
-    digit: int
-    confidence: float  # the highest probability of this digit over its steps
-    probs: np.ndarray  # (10,) digit probabilities at its surest step, renormalised without blank
-    steps: tuple[int, int]  # first and last step (columns of the output) it spans
-
-
-def greedy_decode(probs: np.ndarray, blank: int) -> list[LineChar]:
-    """(T, C) per-step probabilities → the characters read: the best class per step, runs of
-    one class merged, blanks dropped (CTC's best path)."""
-    probs = np.asarray(probs, dtype=np.float32)
-    if probs.ndim != 2 or probs.shape[0] == 0:
-        return []
-    best = probs.argmax(axis=1)
-    out: list[LineChar] = []
-    t = 0
-    n = len(best)
-    while t < n:
-        c = int(best[t])
-        end = t
-        while end + 1 < n and best[end + 1] == c:
-            end += 1
-        if c != blank:
-            peak = t + int(probs[t : end + 1, c].argmax())
-            digits = np.delete(probs[peak], blank)
-            total = float(digits.sum())
-            out.append(
-                LineChar(
-                    digit=c if c < blank else c - 1,
-                    confidence=float(probs[peak, c]),
-                    probs=digits / total if total > 0 else digits,
-                    steps=(t, end),
-                )
-            )
-        t = end + 1
-    return out
-
-
-def vote_decode(member_probs: np.ndarray, blank: int) -> list[LineChar]:
-    """(K, T, C) per-member per-step probabilities → the characters most members read: each
-    member's best path decoded (`greedy_decode`), the string read by the most members wins, a tie
-    goes to the string whose readers are surer (the sum of each one's least sure digit). Each
-    winning character's confidence and probabilities are the mean over the members that read the
-    winning string; its steps are those of the surest of them. One member: its best path."""
-    member_probs = np.asarray(member_probs, dtype=np.float32)
-    if member_probs.ndim == 2:
-        member_probs = member_probs[None]
-    reads = [greedy_decode(p, blank) for p in member_probs]
-    if len(reads) == 1:
-        return reads[0]
-    votes: dict[tuple[int, ...], list[list[LineChar]]] = {}
-    for chars in reads:
-        votes.setdefault(tuple(c.digit for c in chars), []).append(chars)
-
-    def sureness(readers: list[list[LineChar]]) -> tuple[int, float]:
-        return len(readers), sum(min((c.confidence for c in r), default=0.0) for r in readers)
-
-    readers = max(votes.values(), key=sureness)
-    surest = max(readers, key=lambda r: min((c.confidence for c in r), default=0.0))
-    return [
-        LineChar(
-            digit=c.digit,
-            confidence=float(np.mean([r[i].confidence for r in readers])),
-            probs=np.mean([r[i].probs for r in readers], axis=0),
-            steps=c.steps,
-        )
-        for i, c in enumerate(surest)
-    ]
-
-
-@dataclass
 class LineModel:
     package: ModelPackage
     runner: Runner
@@ -176,9 +105,15 @@ class LineModel:
         out = self.runner.predict(lines)
         return out.reshape(len(lines), self.members, -1, len(self.card.labels))
 
+    @property
+    def decoder(self) -> str:
+        """How the members' readings become one (`ctc.DECODERS`): the card's `decode`, "vote"
+        where a card predates the choice."""
+        return str(self.card.data.get("decode", "vote"))
+
     def decode(self, member_probs: np.ndarray) -> list[LineChar]:
-        """One line's (K, T, C) probabilities → the characters read (`vote_decode`)."""
-        return vote_decode(member_probs, self.blank)
+        """One line's (K, T, C) probabilities → the characters read (the card's decoder)."""
+        return DECODERS[self.decoder](member_probs, self.blank)
 
     def read(self, image: np.ndarray) -> tuple[list[LineChar], np.ndarray]:
         """A field → (characters read, the prepared line)."""
@@ -227,6 +162,11 @@ def line_model_from(
     if BLANK_LABEL not in card.labels or sorted(card.labels) != sorted([*map(str, range(10)), BLANK_LABEL]):
         raise ModelShapeError(
             f"line model {package.model_path}: labels must be the ten digits and {BLANK_LABEL!r}"
+        )
+    if card.data.get("decode", "vote") not in DECODERS:
+        raise ModelError(
+            f"line model {package.model_path}: decode must be one of {', '.join(DECODERS)}, "
+            f"not {card.data['decode']!r}"
         )
     trust = package.verify(policy or TrustPolicy())
     runner, backend_name = open_runner(card, package.model_bytes, package.model_path, backend, num_threads)

@@ -32,8 +32,8 @@ def test_average_is_the_mean_of_the_members_logits(tmp_path: Path):
 
 
 def test_vote_stacks_the_members_logits(tmp_path: Path):
-    """`--combine vote`: one net whose output is every member's logits, (K, T, C), for the device
-    to decode each (`line_reader.vote_decode`)."""
+    """`--combine vote` or `posterior`: one net whose output is every member's logits, (K, T, C),
+    for the device to decode each and choose (`device/ctc.py`)."""
     import keras
 
     paths = []
@@ -45,6 +45,7 @@ def test_vote_stacks_the_members_logits(tmp_path: Path):
     members = [keras.models.load_model(p, compile=False)(x, training=False).numpy() for p in paths]
     got = line_ensemble.average(paths, "vote")(x, training=False).numpy()
     assert got.shape == (2, 3, 40, 11) and np.allclose(got, np.stack(members, axis=1), atol=1e-5)
+    assert np.allclose(line_ensemble.average(paths, "posterior")(x, training=False).numpy(), got, atol=1e-5)
     assert line_ensemble.average(paths[:1], "vote") is not None  # one member: that net
 
 

@@ -15,7 +15,7 @@ from digitkiosk.train import line_ensemble, line_fit
 from .conftest import SHARED_DATA
 
 
-def test_no_export_then_vote_export_loads_on_the_device(tmp_path: Path):
+def test_no_export_then_posterior_export_loads_on_the_device(tmp_path: Path):
     run = tmp_path / "run"
     tiny = ["--epochs", "2", "--synthetic", "480", "--real-repeat", "0", "--widths", "4,8,8,8,8"]
     tiny += ["--lr", "0.01"]  # enough to learn the blank: the device's self-test reads an empty line
@@ -27,13 +27,18 @@ def test_no_export_then_vote_export_loads_on_the_device(tmp_path: Path):
     assert record["best"]["epoch"] in (1, 2) and not (run / "linenet.tflite").exists()
 
     member = str(run / "linenet.keras")
-    out = tmp_path / "vote"
-    assert line_ensemble.main([member, member, "--out", str(out), "--version", "9.0.0"]) == 0
+    out = tmp_path / "posterior"
+    assert (
+        line_ensemble.main(
+            [member, member, "--out", str(out), "--version", "9.0.0", "--combine", "posterior"]
+        )
+        == 0
+    )
     card = json.loads((out / "linenet.json").read_text())
-    assert card["output"]["shape"] == [1, 2, 40, 11]
+    assert card["output"]["shape"] == [1, 2, 40, 11] and card["decode"] == "posterior"
     assert card["training"]["command"].startswith("python -m digitkiosk.train.line_ensemble ")
     assert [m["command"] for m in card["training"]["members"]] == [record["command"]] * 2
     model = load_line_model(out / "linenet.json", policy=TrustPolicy(out, allow_unsigned=True))
-    assert model.members == 2
+    assert model.members == 2 and model.decoder == "posterior"
     probs = model.probs(np.zeros((3, 32, 160), np.float32))
     assert probs.shape == (3, 2, 40, 11) and np.allclose(probs[:, 0], probs[:, 1])  # the same net twice

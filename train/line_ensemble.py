@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 def average(paths: list[str], combine: str = "mean"):
     """The members' Keras models → one model whose output is the mean of their logits
     (`combine="mean"`), or all of their logits stacked, (K, T, C), for the device to decode each
-    and vote (`"vote"`, `line_reader.vote_decode`). One member: that model."""
+    and choose among (`"vote"` or `"posterior"`, the card's `decode`: `device/ctc.py`). One member:
+    that model."""
     import keras
 
     members = [keras.models.load_model(p, compile=False) for p in paths]
@@ -45,7 +46,7 @@ def average(paths: list[str], combine: str = "mean"):
     for i, m in enumerate(members):
         m.name = f"member{i + 1}"  # unique names inside one model
     outputs = [m(inputs) for m in members]
-    if combine == "vote":
+    if combine != "mean":
         stacked = keras.layers.Concatenate(axis=1, name="members")(
             [keras.layers.Reshape((1, *m.output.shape[1:]))(o) for m, o in zip(members, outputs, strict=True)]
         )
@@ -74,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default="linenet")
     ap.add_argument("--version", default="1.1.0")
     ap.add_argument("--seed", type=int, default=0, help="for the representative lines of int8")
-    ap.add_argument("--combine", choices=("vote", "mean"), default="vote",
+    ap.add_argument("--combine", choices=("vote", "posterior", "mean"), default="vote",
                     help="vote: the device decodes each member and takes the string most read "
-                    "(default); mean: one net answering the mean of the members' logits")  # fmt: skip
+                    "(default); posterior: the members' string they give the most probability "
+                    "(device/ctc.py); mean: one net answering the mean of the members' logits")  # fmt: skip
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     missing = [p for p in args.members if not Path(p).is_file()]

@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from digitkiosk.device.ctc import DECODERS
 from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text
-from digitkiosk.device.line_reader import BLANK_LABEL, LINE_HEIGHT, LINE_PREP_ID, LINE_WIDTH, vote_decode
+from digitkiosk.device.line_reader import BLANK_LABEL, LINE_HEIGHT, LINE_PREP_ID, LINE_WIDTH
 from digitkiosk.device.outputs import LOGITS
 
 from .amounts import score
@@ -71,9 +72,10 @@ def _dense_labels(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return out, np.array([len(t) for t in texts], np.int32)
 
 
-def decode_all(probs: np.ndarray) -> list[str]:
-    """(N, T, C) or, for a line model of several members, (N, K, T, C) → the strings read."""
-    return ["".join(str(c.digit) for c in vote_decode(p, BLANK)) for p in probs]
+def decode_all(probs: np.ndarray, decoder: str = "vote") -> list[str]:
+    """(N, T, C) or, for a line model of several members, (N, K, T, C) → the strings read
+    (`ctc.DECODERS`; one member: its best path whichever the decoder)."""
+    return ["".join(str(c.digit) for c in DECODERS[decoder](p, BLANK)) for p in probs]
 
 
 def ctc_loss(y_true, logits):
@@ -199,6 +201,11 @@ def write_card(args: argparse.Namespace, result: dict, data: bytes, out: Path) -
         "kind": "line (CTC): one softmax per output step over the labels; greedy decode, blank last",
         "output_kind": LOGITS,
     }
+    decoder = getattr(args, "combine", "vote")  # line_ensemble's members: the device's decoder
+    if decoder in DECODERS and decoder != "vote":
+        card["decode"] = decoder
+    else:
+        decoder = "vote"
     from .evaluate import tflite_runner
 
     runner = tflite_runner(data, "auto", LOGITS)
@@ -210,7 +217,7 @@ def write_card(args: argparse.Namespace, result: dict, data: bytes, out: Path) -
     card["metrics"] = {
         "validation_set": "ORAND-CAR-A validation part (splits.is_validation_scan, one image in five): "
         f"{len(result['t_val'])} fields, int8 file through the device interpreter and greedy decode",
-        "int8": score(decode_all(probs), result["t_val"]),
+        "int8": score(decode_all(probs, decoder), result["t_val"]),
         "float_best_epoch": result["best"],
     }
     card["architecture"] = {

@@ -1,4 +1,4 @@
-"""The segmentation-free field reader (device/line_reader.py): greedy CTC decoding, the line's
+"""The segmentation-free field reader (device/line_reader.py; its decoding: test_device_ctc.py): the line's
 preparation, the bundled line model through the real interpreter on real cheque scans
 (ORAND-CAR-A validation part), and its trust: a line model that is not pinned or signed is
 refused, and fields are then read by segmentation, with one warning line and no traceback."""
@@ -21,90 +21,12 @@ from digitkiosk.device.line_reader import (
     LINE_HEIGHT,
     LINE_WIDTH,
     default_line_model_path,
-    greedy_decode,
-    line_digits,
     load_line_model,
     open_line_model,
     prepare_line,
-    vote_decode,
 )
 from digitkiosk.device.package import BUNDLED, TrustPolicy
 from digitkiosk.device.recognizer import Recognizer
-
-BLANK = 10
-
-
-def _steps(classes: list[int], p: float = 0.9) -> np.ndarray:
-    """Per-step probabilities putting `p` on each step's class and the rest spread evenly."""
-    out = np.full((len(classes), 11), (1.0 - p) / 10, np.float32)
-    out[np.arange(len(classes)), classes] = p
-    return out
-
-
-def _text(probs: np.ndarray) -> str:
-    return "".join(str(c.digit) for c in greedy_decode(probs, BLANK))
-
-
-def test_greedy_decode_merges_repeats_and_drops_blanks():
-    assert _text(_steps([BLANK, 1, 1, BLANK, BLANK, 0, 0, 0, BLANK])) == "10"
-
-
-def test_greedy_decode_keeps_a_digit_repeated_across_a_blank():
-    assert _text(_steps([1, BLANK, 0, BLANK, 0, 0, BLANK, 0])) == "1000"
-
-
-def test_greedy_decode_of_nothing():
-    assert _text(_steps([BLANK] * 40)) == ""
-    assert greedy_decode(np.zeros((0, 11), np.float32), BLANK) == []
-
-
-def test_greedy_decode_confidence_is_the_surest_step_and_steps_are_kept():
-    probs = _steps([BLANK, 7, 7, 7, BLANK])
-    probs[2, 7], probs[2, BLANK] = 0.99, 0.01 / 10
-    (c,) = greedy_decode(probs, BLANK)
-    assert c.digit == 7 and c.steps == (1, 3)
-    assert c.confidence == pytest.approx(0.99, abs=1e-6)
-    assert c.probs.shape == (10,) and c.probs.sum() == pytest.approx(1.0, abs=1e-5) and c.probs.argmax() == 7
-
-
-def test_greedy_decode_with_the_blank_first():
-    probs = _steps([0, 3, 3, 0, 4])  # class 0 is the blank here: digits are classes 1..10
-    assert [c.digit for c in greedy_decode(probs, 0)] == [2, 3]
-
-
-def test_a_digit_tied_with_another_is_answered_as_decoded():
-    """int8 outputs often tie two digits at a step: the reading names the decoded one."""
-    probs = _steps([BLANK, 2, BLANK])
-    probs[1, 2] = probs[1, 9] = 0.45
-    chars = greedy_decode(probs, BLANK)
-    (reading,) = line_digits(chars, np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32), 3, (40, 120), 0.0)
-    assert chars[0].digit == 2 and reading.digit == 2 and reading.box[3] == 40.0
-
-
-def test_members_vote_on_the_whole_string():
-    """Three members read "17", "17" and "71": "17" wins, its confidence the mean of the two that
-    read it, its steps those of the surer of them; averaging the steps would have mixed them."""
-    a, b, c = (
-        _steps([BLANK, 1, BLANK, 7, BLANK]),
-        _steps([1, BLANK, 7, BLANK, BLANK], 0.7),
-        _steps([7, 1, BLANK] * 1 + [BLANK, BLANK], 0.99),
-    )
-    chars = vote_decode(np.stack([a, b, c]), BLANK)
-    assert [ch.digit for ch in chars] == [1, 7]
-    assert chars[0].confidence == pytest.approx((0.9 + 0.7) / 2, abs=1e-6) and chars[0].steps == (1, 1)
-    one, best = vote_decode(a, BLANK), greedy_decode(a, BLANK)  # one member, (T, C): its best path
-    assert [(ch.digit, ch.steps, ch.confidence) for ch in one] == [
-        (ch.digit, ch.steps, ch.confidence) for ch in best
-    ]
-
-
-def test_a_tie_between_strings_goes_to_the_surer_readers():
-    sure, unsure = _steps([BLANK, 3, BLANK], 0.95), _steps([BLANK, 8, BLANK], 0.6)
-    assert [ch.digit for ch in vote_decode(np.stack([unsure, sure]), BLANK)] == [3]
-    assert [ch.digit for ch in vote_decode(np.stack([sure, unsure]), BLANK)] == [3]
-    # two empty readings outvote one digit: a field most members see as empty reads as nothing
-    empty = _steps([BLANK] * 3)
-    assert vote_decode(np.stack([empty, sure, empty]), BLANK) == []
 
 
 def test_prepare_line_shape_polarity_and_empty_fields():
