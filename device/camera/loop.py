@@ -82,6 +82,9 @@ class CameraLoop:
         self._analyzer = FrameAnalyzer(recognizer, options.roi)
         self._stability = StabilityFilter(options.stable_frames)
         self._stop = threading.Event()
+        # Set on the capture thread when the source drops; the loop restarts the vote
+        # (StabilityFilter.restart) on its own thread, before the next frame votes.
+        self._dropped = threading.Event()
         #: Every stable reading with digits so far (text), for the embedding window and for tests.
         self.readings: list[str] = []
         self.stats = LoopStats()
@@ -120,6 +123,9 @@ class CameraLoop:
                 now = time.monotonic()
                 dt, last = now - last, now
                 fps = (1.0 / dt) if fps == 0.0 and dt > 0 else 0.9 * fps + 0.1 * (1.0 / max(dt, 1e-6))
+                if self._dropped.is_set():
+                    self._dropped.clear()
+                    self._stability.restart()
                 stable = self._stability.update(result)
                 if stable is not None:
                     number = stable.text
@@ -134,5 +140,7 @@ class CameraLoop:
         return stats
 
     def _on_status(self, status: CaptureStatus) -> None:
+        if status.state == "reconnecting":
+            self._dropped.set()
         emit_status(self.events, status)
         self.presenter.status(status)

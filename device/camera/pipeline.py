@@ -109,6 +109,14 @@ class StabilityFilter:
         self._layout_streak = 0  # votes in a row with this layout
         self._reported: FrameResult | None = None
 
+    def restart(self) -> None:
+        """Forget the frames voted on so far, not what was last reported: after the source
+        dropped, frames from before the gap say nothing of the view now, and voting with them
+        reported the scene in view at the drop as the first reading after the reconnect, before
+        what the camera saw then. A view that did not change is still no news."""
+        self._recent.clear()
+        self._candidate, self._streak, self._layout, self._layout_streak = None, 0, None, 0
+
     @staticmethod
     def layout(result: FrameResult) -> str:
         return f"<{result.status}>" if result.reading is None else result.reading.layout

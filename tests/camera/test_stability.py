@@ -175,3 +175,22 @@ def test_a_space_that_comes_and_goes_is_not_news():
     # Another sheet with as many digits elsewhere is news.
     frames += [_frame(48 + i, "4516", x0=400.0) for i in range(12)]
     assert _reports(frames) == ["4516", "4516"]
+
+
+def test_a_restart_forgets_the_frames_before_a_drop_but_not_the_report():
+    """A source that drops (`CameraLoop` restarts the vote on "reconnecting"): five frames of
+    "12" seen just before the drop, not yet reported, would otherwise outvote the new view's
+    first frames and be reported first, after the reconnect. A view that did not change across
+    the drop is still reported once."""
+    before = [_frame(i, "12") for i in range(5)]
+    after = [_frame(5 + i, "345") for i in range(8)]
+    assert _reports(before + after)[0] == "12"  # without a restart: the stale scene first
+
+    stability = StabilityFilter()
+    assert [stability.update(f) for f in before] == [None] * 5
+    stability.restart()
+    reported = [s.text for s in map(stability.update, after) if s is not None]
+    assert reported == ["345"]
+
+    stability.restart()  # the same view again after a second drop: no second report
+    assert [s for s in map(stability.update, [_frame(20 + i, "345") for i in range(10)]) if s] == []
