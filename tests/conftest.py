@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import select
 import shutil
 import subprocess
 import time
@@ -173,22 +174,29 @@ def xdisplay(tmp_path_factory) -> str:
     xvfb = shutil.which("Xvfb")
     if xvfb is None:
         pytest.fail("Xvfb is not installed: run the README's test command (it installs xvfb)")
-    for n in range(90, 140):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            break
-    display = f":{n}"
+    # Xvfb picks a free display itself and writes its number once it accepts connections
+    # (-displayfd): no race with another Xvfb starting at the same time (pytest -n workers).
     log = tmp_path_factory.mktemp("xvfb") / "xvfb.log"
+    read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
-        [xvfb, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
+        pass_fds=(write_fd,),
     )
+    os.close(write_fd)
+    number = b""
     deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{n}").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
+    while not number.endswith(b"\n"):
+        ready, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
+        chunk = os.read(read_fd, 16) if ready else b""
+        if not chunk:  # Xvfb exited, or 10 s went by
             proc.kill()
+            os.close(read_fd)
             pytest.fail(f"Xvfb did not start: {log.read_text()[-500:]}")
-        time.sleep(0.05)
+        number += chunk
+    os.close(read_fd)
+    display = f":{int(number)}"
     old = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = display
     yield display
@@ -209,3 +217,14 @@ def artifacts_dir() -> Path:
     d = Path(os.environ.get("DIGITKIOSK_ARTIFACTS", REPO / "artifacts"))
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Test files holding a slow or arm64 test first, each file's tests kept together and in
+    order: with `make test`'s workers (pytest-xdist, a file per worker at a time) the long runs
+    start at once, and the short files fill the workers' time around them, instead of a training
+    run collected last keeping one worker busy while the other has nothing left to do."""
+    heavy = {
+        item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("arm64")
+    }
+    items.sort(key=lambda item: item.path not in heavy)  # stable: the order within each group stays

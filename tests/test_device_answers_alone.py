@@ -164,6 +164,7 @@ def test_answers_alone_needs_a_model_that_outputs_logits(tmp_path):
         read_card(folder / CANDIDATE.name)
 
 
+@pytest.mark.slow
 def test_the_bundled_block_is_what_the_tool_fits_again(default_model_path, shared_data, tmp_path):
     """`train/answers_alone.py` on the bundled card: the same temperature and threshold as the
     card holds (the exact command in the README), the model file the same, the card loadable."""

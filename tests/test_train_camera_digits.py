@@ -38,6 +38,7 @@ def test_camera_digits_are_the_same_for_the_same_seed(mnist_dir, shared_data):
     assert not np.array_equal(a[0], c[0])
 
 
+@pytest.mark.slow
 def test_training_split_mixes_them_in_and_leaves_validation_alone(mnist_dir, shared_data):
     from dataclasses import replace
 

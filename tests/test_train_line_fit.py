@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from digitkiosk.device.line_reader import load_line_model
 from digitkiosk.device.package import TrustPolicy
 from digitkiosk.train import line_ensemble, line_fit
@@ -15,6 +16,7 @@ from digitkiosk.train import line_ensemble, line_fit
 from .conftest import SHARED_DATA
 
 
+@pytest.mark.slow
 def test_no_export_then_posterior_export_loads_on_the_device(tmp_path: Path):
     run = tmp_path / "run"
     tiny = ["--epochs", "2", "--synthetic", "480", "--real-repeat", "0", "--widths", "4,8,8,8,8"]

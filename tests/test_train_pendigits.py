@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from digitkiosk.train.data import load_mnist
 from digitkiosk.train.pendigits import load_jsonl
 
 
+@pytest.mark.slow
 def test_held_out_writers_validate_and_none_held_out_trains_on_every_writer(mnist_dir, shared_data):
     from digitkiosk.train.fit import TrainConfig, split_data
 

@@ -26,6 +26,7 @@ def short_run(tmp_path_factory, shared_data: Path, default_model_path: Path) -> 
     return out / "strokenet.json"
 
 
+@pytest.mark.slow
 def test_short_run_writes_a_card_the_device_loads(short_run: Path):
     card = json.loads(short_run.read_text())
     assert card["labels"] == [*map(str, range(10)), "none"] and card["preprocessing"] == STROKE_PREP_ID

@@ -119,6 +119,7 @@ def test_missing_camera_and_dead_stream_retry_then_fail(capsys):
     assert time.monotonic() - t0 >= 1.5  # backoff 0.5 s then 1 s
 
 
+@pytest.mark.realtime
 def test_network_stream_that_drops_is_reconnected(capsys, stream_server, static_clip):
     # A real HTTP stream, read live (stale frames dropped): to its end (the connection drops),
     # then the camera is down for one try (503), comes back and is read again, then is gone.

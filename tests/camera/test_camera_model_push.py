@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from digitkiosk.device.cli import main as digitkiosk
 from digitkiosk.train.clips import write_clip
 from digitkiosk.train.photo import random_look
@@ -23,6 +24,7 @@ from tests.conftest import model_version_copy
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
+@pytest.mark.slow
 def test_a_paper_model_installed_while_the_camera_runs_is_used(tmp_path, signing_key, mnist_bank):
     trust = tmp_path / "trust"
     trust.mkdir()

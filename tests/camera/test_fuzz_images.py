@@ -94,6 +94,7 @@ def fuzz_files(tmp_path_factory) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("single", [False, True], ids=["predict", "predict --single"])
 def test_predict_answers_every_file_without_a_traceback(fuzz_files, capsys, single):
     paths = [p for p, _ in fuzz_files]
@@ -108,6 +109,7 @@ def test_predict_answers_every_file_without_a_traceback(fuzz_files, capsys, sing
     assert "Traceback" not in out + err and err.count("\n") <= 2  # the interpreter's INFO line
 
 
+@pytest.mark.slow
 def test_camera_frames_never_fail(fuzz_files, recognizer):
     analyzer = FrameAnalyzer(recognizer)
     for i, (_, a) in enumerate(fuzz_files):
