@@ -247,6 +247,11 @@ class Recognizer:
         t0 = time.perf_counter()
         image28, box = single_digit(ink)
         digits = self.classify(image28[None], [box])
+        if self.line_model is not None and self.paper_model is not None:  # as chosen: line_reader.py
+            from .line_reader import single_digit_probs
+
+            probs = single_digit_probs(self.line_model, ink, digits[0].probs)
+            digits = [DigitReading.from_probs(probs, self.reject_threshold, image28, box)]
         return Reading(digits, (time.perf_counter() - t0) * 1000.0)
 
     def read_image(self, image: np.ndarray) -> Reading:

@@ -75,10 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default="linenet")
     ap.add_argument("--version", default="1.1.0")
     ap.add_argument("--seed", type=int, default=0, help="for the representative lines of int8")
-    ap.add_argument("--combine", choices=("vote", "posterior", "mean"), default="vote",
-                    help="vote: the device decodes each member and takes the string most read "
-                    "(default); posterior: the members' string they give the most probability "
-                    "(device/ctc.py); mean: one net answering the mean of the members' logits")  # fmt: skip
+    ap.add_argument("--combine", choices=("vote", "posterior", "mean"), default="posterior",
+                    help="posterior (default): the device decodes each member and takes the members' "
+                    "string they give the most probability (device/ctc.py); vote: the string most "
+                    "members read; mean: one net answering the mean of the members' logits")  # fmt: skip
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     missing = [p for p in args.members if not Path(p).is_file()]

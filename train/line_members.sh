@@ -10,7 +10,7 @@
 #   # there (its python3 has torch, numpy, opencv, h5py...): OUT=folder TOTAL=seconds
 #   bash train/line_members.sh
 #   # here: tar xzf OUT/runs.tgz -C runs/gpu1, then
-#   python -m digitkiosk.train.line_ensemble runs/gpu1/*/linenet.keras --combine vote --out runs/vote8
+#   python -m digitkiosk.train.line_ensemble runs/gpu1/*/linenet.keras --combine posterior --out runs/members8
 #
 # A probe epoch of every run, side by side, sets the epoch count that fits TOTAL seconds.
 # linenet 1.1.0 was made so (README, "The line model for fields"): 23 epochs, 335 s each.

@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
     from ..imageio import read_image
     from .common import open_recognizer, settings
 
-    recognizer = open_recognizer(settings(args), fields=not args.single)
+    # The line model reads fields, touching numbers and, beside the paper pair, single digits.
+    recognizer = open_recognizer(settings(args), fields=True)
     model = f"{recognizer.model.card.name} {recognizer.model.card.version}"
     failed = 0
     for path in args.images:

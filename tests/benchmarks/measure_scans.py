@@ -10,7 +10,8 @@ part (for tuning), and prints JSON:
 - the same `predict` with the line model off (DIGITKIOSK_LINE_MODEL=off): the segmentation path
   alone, as before the line reader (pictures read by the paper model, `paper_reader.py`, unless
   DIGITKIOSK_PAPER_MODEL=off);
-- the line reader alone (`line_reader.LineModel`, greedy CTC decode, its members voting) on each
+- the line reader alone (`line_reader.LineModel`, its members' best paths, one string chosen as its card's
+  `decode` says: `device/ctc.py`) on each
   image, and the choice `predict` makes (`line_reader.read_field`: the segmentation's answer where
   all its digits read at least `prefer_segmentation_above` of the line model's card and it has as
   many digits as the line reader's, else the line reader's) for a range of such thresholds, the figures that
