@@ -63,7 +63,6 @@ def run_predict(
     model: str | None,
     single: bool,
     line_model: str | None = None,
-    paper_model: str | None = None,
 ) -> list[dict]:
     cmd = [sys.executable, "-m", "digitkiosk.device", "predict", "--json", *files]
     if single:
@@ -73,8 +72,6 @@ def run_predict(
     env = dict(os.environ)
     if line_model is not None:
         env["DIGITKIOSK_LINE_MODEL"] = line_model
-    if paper_model is not None:
-        env["DIGITKIOSK_PAPER_MODEL"] = paper_model
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if "Traceback" in proc.stderr:
         sys.exit(f"predict printed a traceback:\n{proc.stderr}")
@@ -103,6 +100,27 @@ def choose_grid(texts: list[str], seg_texts: list[str], seg_sure: list[float], t
     return out
 
 
+def segmentation_answers(recognizer, images: list[np.ndarray]) -> tuple[list[str], list[float]]:
+    """Each picture read by segmentation as `read_field` reads it to compare with the line reader
+    (the digit model's raw confidences, no paper model, touching numbers not re-read) → (texts,
+    the least sure digit of each: 0 where a digit is "?" or nothing was read). In this process:
+    `predict` with the paper model off shows the digit model's calibrated confidences
+    (`answers_alone`), which are not what `prefer_segmentation_above` is compared with."""
+    from digitkiosk.device.errors import NothingToReadError
+
+    texts, sure = [], []
+    for image in images:
+        try:
+            r = recognizer.read_by_segmentation(image, paper=False, touching=False)
+        except NothingToReadError:
+            texts.append("")
+            sure.append(0.0)
+            continue
+        texts.append("".join(r.text.split()))
+        sure.append(min((d.confidence if d.digit is not None else 0.0 for d in r.digits), default=0.0))
+    return texts, sure
+
+
 def clean_pictures(recognizer, model, count: int) -> dict:
     """Pictures of 1, 2 and 3 clean MNIST digits (dark on light, 112 px or 60 px high: fields by
     size), `count` of each, from the MNIST training digits that digitnet 1.4.0 held out (seed 4,
@@ -110,14 +128,13 @@ def clean_pictures(recognizer, model, count: int) -> dict:
     by the line reader, and the choice between them at each threshold. What a photo of a digit
     or two loses or gains when fields are read by the line model."""
     import cv2
-    from digitkiosk.device.errors import NothingToReadError
     from digitkiosk.device.line_reader import prepare_line
     from digitkiosk.train.data import load_mnist
 
     mnist = load_mnist(REPO.parent / "shared/data/mnist")
     held = np.random.default_rng(4).permutation(60000)[:5000]
     held = held[held >= 10000]
-    truths, texts, seg_texts, seg_sure = [], [], [], []
+    truths, texts, pictures = [], [], []
     for n in (1, 2, 3):
         for k in range(count):
             idx = held[k * n : k * n + n]
@@ -126,13 +143,8 @@ def clean_pictures(recognizer, model, count: int) -> dict:
             truths.append("".join(str(mnist.y_train[i]) for i in idx))
             chars = model.decode(model.probs(prepare_line(img)[None])[0])
             texts.append("".join(str(c.digit) for c in chars))
-            try:
-                r = recognizer.read_by_segmentation(img, paper=False, touching=False)  # as read_field does
-                seg_texts.append("".join(r.text.split()))
-                seg_sure.append(min(d.confidence if d.digit is not None else 0.0 for d in r.digits))
-            except NothingToReadError:
-                seg_texts.append("")
-                seg_sure.append(0.0)
+            pictures.append(img)
+    seg_texts, seg_sure = segmentation_answers(recognizer, pictures)
     return {
         "pictures": len(truths),
         "segmentation_only": amounts(seg_texts, truths),
@@ -141,11 +153,13 @@ def clean_pictures(recognizer, model, count: int) -> dict:
     }
 
 
-def line_figures(grays: list[np.ndarray], truths: list[str], segmented: list[dict], path: str | None) -> dict:
+def line_figures(
+    grays: list[np.ndarray], truths: list[str], segmented: tuple[list[str], list[float]], path: str | None
+) -> dict:
     """The line reader alone, and `read_field`'s choice between it and the segmentation path's
-    answers by the digit model (`segmented`, predict's JSON) at several `prefer_segmentation_above`
-    thresholds (the figures the card's value is chosen by); ms per field (prepare, interpreter,
-    decode), 1 thread."""
+    answers by the digit model (`segmented`: `segmentation_answers`) at several
+    `prefer_segmentation_above` thresholds (the figures the card's value is chosen by); ms per
+    field (prepare, interpreter, decode), 1 thread."""
     from digitkiosk.device.line_reader import (
         default_line_model_path,
         load_line_model,
@@ -166,12 +180,7 @@ def line_figures(grays: list[np.ndarray], truths: list[str], segmented: list[dic
         chars = model.decode(model.probs(prepare_line(g)[None])[0])
         ms.append((time.perf_counter() - t) * 1000.0)
         texts.append("".join(str(c.digit) for c in chars))
-    seg_texts = ["".join(c for c in o["text"] if not c.isspace()) for o in segmented]
-    # The least sure digit of each segmentation answer (0 where a digit is "?" or none was read).
-    seg_sure = [
-        min((d["confidence"] if d["digit"] != "?" else 0.0 for d in o["digits"]), default=0.0)
-        for o in segmented
-    ]
+    seg_texts, seg_sure = segmented
     chosen = choose_grid(texts, seg_texts, seg_sure, truths)
     return {
         "line_model": {
@@ -208,14 +217,18 @@ def main() -> None:
     latencies = [o["latency_ms"] for o in whole if "error" not in o]
     segmentation = run_predict([str(p) for p, _, _ in scans], args.model, single=False, line_model="off")
     seg_texts = ["".join(c for c in o["text"] if not c.isspace()) for o in segmentation]
+    from digitkiosk.device.loader import load_model
+    from digitkiosk.device.recognizer import Recognizer
+    from digitkiosk.device.settings import Settings
+
+    # A script is a command's edge: the environment's settings (DIGITKIOSK_ALLOW_UNSIGNED=1 to
+    # measure an unsigned candidate) apply, as they do to the commands it runs.
+    settings = Settings.resolve(model=args.model)
+    recognizer = Recognizer(load_model(settings.model, policy=settings.policy()))
+    grays = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p, _, _ in scans]
     # `read_field` compares the line reader with segmentation by the digit model alone (not the
     # paper model: line_reader.py says why), so its choice is measured on that segmentation.
-    by_digit_model = run_predict(
-        [str(p) for p, _, _ in scans], args.model, single=False, line_model="off", paper_model="off"
-    )
-
-    grays = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p, _, _ in scans]
-    lines = line_figures(grays, truths, by_digit_model, args.line_model)
+    lines = line_figures(grays, truths, segmentation_answers(recognizer, grays), args.line_model)
     line_texts = lines.pop("line_texts", [])
     crops, labels = [], []
     for gray, (_, _, boxes) in zip(grays, scans, strict=True):
@@ -231,14 +244,6 @@ def main() -> None:
     answers = [o["digits"][0]["digit"] if o.get("digits") else "" for o in single]
     top1 = [str(o["digits"][0]["top3"][0][0]) if o.get("digits") else "" for o in single]
 
-    from digitkiosk.device.loader import load_model
-    from digitkiosk.device.recognizer import Recognizer
-    from digitkiosk.device.settings import Settings
-
-    # A script is a command's edge: the environment's settings (DIGITKIOSK_ALLOW_UNSIGNED=1 to
-    # measure an unsigned candidate) apply, as they do to the commands it runs.
-    settings = Settings.resolve(model=args.model)
-    recognizer = Recognizer(load_model(settings.model, policy=settings.policy()))
     report = {
         "data": args.data,
         "part": args.part,
