@@ -3,7 +3,7 @@ by a small fully-convolutional network trained with CTC, beside the digit model.
 
 The field is normalised to a fixed height (`prepare_line`: grey, ink bright, paper 0), the
 network gives one softmax per column step over the ten digits and a blank (linenet 1.0.1 on:
-its logits, the softmax computed by the device, `outputs.py`), and `greedy_decode` collapses
+its logits, the softmax computed by the device, `outputs.py`), and `ctc.greedy_decode` collapses
 it (best class per step, repeats merged, blanks dropped) in numpy: no TensorFlow on the device.
 Touching cursive digits ("100", "280.000"), where cutting a mark into digits fails, need no cut
 at all here.
