@@ -52,6 +52,7 @@ def test_static_scenes_read_once_each(capsys, tmp_path, static_clip):
     assert _events(events_file.read_text()) == events
 
 
+@pytest.mark.realtime
 def test_paced_file_ends_cleanly(capsys, static_clip):
     clip, _ = static_clip
     t0 = time.monotonic()
