@@ -20,9 +20,10 @@ kiosk: device-env
 
 # One pytest worker per core, at most 4 (pytest-xdist; each worker's TensorFlow takes ~1 GB), a
 # test file's tests on one worker (their module fixtures built once): on CI's 2 cores the suite
-# takes ~9 min instead of ~14, most of its tests being one process on one core. Then the tests
-# marked realtime, alone: a live stream read on a core shared with another test drops the frames
-# it is too slow for, and what it reads depends on the load.
+# takes ~9 min instead of ~14, most of its tests being one process on one core (three workers on
+# two cores were no faster). Then the tests marked realtime, alone: a live stream or a paced file
+# read on a core shared with another test drops the frames it is too slow for, and what it reads
+# depends on the load.
 TEST_ENV = DIGITKIOSK_REQUIRE_TFLITE_RUNTIME=1 DIGITKIOSK_REQUIRE_ARM64=1
 test: dev-env
 	$(TEST_ENV) $(BIN)/python -m pytest -q -m "not realtime" --numprocesses=auto --maxprocesses=4 --dist=loadfile
