@@ -93,6 +93,16 @@ def ctc_log_probabilities(member_probs: np.ndarray, strings: list[list[int]], bl
         return (np.log(end) + log_scale).T
 
 
+def members_log_probability(
+    member_probs: np.ndarray, digit_strings: list[tuple[int, ...]], blank: int
+) -> np.ndarray:
+    """(K, T, C) per-member per-step probabilities and N strings of digits → (N,): the log of the
+    sum over the members of each string's probability (`ctc_log_probabilities`; the members' mean
+    up to the one factor K)."""
+    labels = [[d if d < blank else d + 1 for d in s] for s in digit_strings]  # digit → class index
+    return np.logaddexp.reduce(ctc_log_probabilities(member_probs, labels, blank), axis=1)
+
+
 def _readings(member_probs: np.ndarray, blank: int) -> dict[tuple[int, ...], list[list[LineChar]]]:
     """Each member's best path, grouped by the string it spells (first reader first)."""
     reads: dict[tuple[int, ...], list[list[LineChar]]] = {}
@@ -150,9 +160,7 @@ def posterior_decode(member_probs: np.ndarray, blank: int) -> list[LineChar]:
         return greedy_decode(member_probs[0], blank)
     reads = _readings(member_probs, blank)
     strings = list(reads)
-    labels = [[d if d < blank else d + 1 for d in s] for s in strings]  # digit → class index
-    logp = ctc_log_probabilities(member_probs, labels, blank)
-    mean = np.logaddexp.reduce(logp, axis=1)  # log of the sum: the same order as the mean
+    mean = members_log_probability(member_probs, strings, blank)  # the same order as the mean
     best = max(range(len(strings)), key=lambda n: (round(float(mean[n]), 9), _sureness(reads[strings[n]])))
     return _merged(reads[strings[best]])
 

@@ -301,13 +301,12 @@ SINGLE_DIGIT_LINE_WEIGHT = 0.25
 
 def one_digit_probs(model: LineModel, image: np.ndarray) -> np.ndarray:
     """A crop holding one digit → (10,): the line model's probability of each one-digit string,
-    the mean over its members (`ctc.ctc_log_probabilities`), renormalised over the ten."""
-    from .ctc import ctc_log_probabilities
+    the mean over its members (`ctc.members_log_probability`), renormalised over the ten."""
+    from .ctc import members_log_probability
 
     member_probs = model.probs(prepare_line(image)[None])[0]
-    labels = [[d if d < model.blank else d + 1] for d in range(10)]
-    logp = ctc_log_probabilities(member_probs, labels, model.blank)
-    probs = np.exp(logp - logp.max()).mean(axis=1)  # the members' mean, up to one factor
+    logp = members_log_probability(member_probs, [(d,) for d in range(10)], model.blank)
+    probs = np.exp(logp - logp.max())
     return probs / probs.sum()
 
 
