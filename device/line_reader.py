@@ -312,12 +312,11 @@ def one_digit_probs(model: LineModel, image: np.ndarray) -> np.ndarray:
 
 def single_digit_probs(model: LineModel, image: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """The paper pair's (10,) probabilities of a one-digit crop with the line model's
-    (`one_digit_probs`) at SINGLE_DIGIT_LINE_WEIGHT: their weighted geometric mean, renormalised.
-    Probabilities with an eleventh class ("none": not a digit), which the line model has no
-    counterpart of, are left as they are."""
+    (`one_digit_probs`) at SINGLE_DIGIT_LINE_WEIGHT: their weighted geometric mean, renormalised
+    (`stroke_reader.combine`, the pairs' own). Probabilities with an eleventh class ("none": not
+    a digit), which the line model has no counterpart of, are left as they are."""
+    from .stroke_reader import combine
+
     if len(probs) != 10:
         return probs
-    line = one_digit_probs(model, image)
-    w = SINGLE_DIGIT_LINE_WEIGHT
-    both = np.exp((1 - w) * np.log(np.maximum(probs, 1e-9)) + w * np.log(np.maximum(line, 1e-9)))
-    return (both / both.sum()).astype(np.float32)
+    return combine(probs[None], one_digit_probs(model, image)[None], SINGLE_DIGIT_LINE_WEIGHT)[0]

@@ -72,8 +72,10 @@ class StrokeModel:
         }
 
 
-def combine(image_probs: np.ndarray, stroke_probs: np.ndarray) -> np.ndarray:
-    """The pair's reading: the normalised geometric mean of the two models' digit probabilities.
+def combine(image_probs: np.ndarray, stroke_probs: np.ndarray, weight: float = 0.5) -> np.ndarray:
+    """The pair's reading: the normalised geometric mean of the two models' digit probabilities,
+    the second model's share `weight` (0.5, the pairs': an equal one, a square root that is exact
+    on every processor; `line_reader.single_digit_probs` gives the line model less).
 
     A geometric mean (not the arithmetic one) lets either model veto a digit it finds unlikely:
     both must find a digit plausible for the pair to be sure of it. Each model's "none" (not a
@@ -83,14 +85,19 @@ def combine(image_probs: np.ndarray, stroke_probs: np.ndarray) -> np.ndarray:
     image_probs = np.asarray(image_probs, np.float64)
     stroke_probs = np.asarray(stroke_probs, np.float64)
     tiny = 1e-12
+
+    def mean(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.sqrt(x * y) if weight == 0.5 else x ** (1.0 - weight) * y**weight
+
     a, b = np.clip(image_probs[:, :DIGITS], tiny, None), np.clip(stroke_probs[:, :DIGITS], tiny, None)
-    digits = np.sqrt(a / a.sum(axis=1, keepdims=True) * b / b.sum(axis=1, keepdims=True))
+    a_sum, b_sum = a.sum(axis=1, keepdims=True), b.sum(axis=1, keepdims=True)
+    digits = np.sqrt(a / a_sum * b / b_sum) if weight == 0.5 else mean(a / a_sum, b / b_sum)
     digits /= digits.sum(axis=1, keepdims=True)
     if image_probs.shape[1] == DIGITS and stroke_probs.shape[1] == DIGITS:
         return digits.astype(np.float32)
-    is_digit = np.sqrt(
-        np.clip(1.0 - image_probs[:, DIGITS:].sum(axis=1), 0.0, 1.0)
-        * np.clip(1.0 - stroke_probs[:, DIGITS:].sum(axis=1), 0.0, 1.0)
+    is_digit = mean(
+        np.clip(1.0 - image_probs[:, DIGITS:].sum(axis=1), 0.0, 1.0),
+        np.clip(1.0 - stroke_probs[:, DIGITS:].sum(axis=1), 0.0, 1.0),
     )[:, None]
     return np.concatenate([digits * is_digit, 1.0 - is_digit], axis=1).astype(np.float32)
 
