@@ -26,14 +26,11 @@ as the kiosk draws them). No test split. Written to temporary names and renamed.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import sys
 import types
 from pathlib import Path
 
 import numpy as np
-from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text
 from digitkiosk.device.modelcard import read_card
 
 from .errors import DataError, print_result
@@ -118,21 +115,16 @@ def reissue_answers_alone(card_path: Path, partners: list[Path], version: str, o
     model = load_model(card_path)  # the device's own loader and trust policy
     cards = [model.card.data] + [read_card(p).data for p in partners]
     block = fit_answers_alone(model, validation_digits(cards, data))
+    from .reissue import write_reissued
+
     old = model.card.version
-    new = dict(model.card.data)
-    new.update(
-        version=version,
-        answers_alone=block,
-        reissued=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        changes=f"{version}: {model.card.name} {old} with an `answers_alone` block (train/answers_alone.py): "
+    changes = (
+        f"{version}: {model.card.name} {old} with an `answers_alone` block (train/answers_alone.py): "
         f"the temperature ({block['temperature']}) and reject threshold ({block['reject_threshold']}) of the "
         "answers it gives without a partner model; the same model file, logits and raw confidences. Figures "
-        f"below are {old}'s.",
+        f"below are {old}'s."
     )
-    out.mkdir(parents=True, exist_ok=True)
-    if (out / new["file"]).resolve() != model.card.model_file.resolve():
-        atomic_write_bytes(out / new["file"], model.card.model_file.read_bytes())
-    return atomic_write_text(out / model.card.path.name, json.dumps(new, indent=1) + "\n")
+    return write_reissued(model.card, dict(version=version, answers_alone=block), changes, out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,14 +17,12 @@ split. Written to temporary names and renamed.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 from digitkiosk.device.ctc import DECODERS
-from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text
 
 from .errors import DataError, print_result
 
@@ -75,29 +73,25 @@ def reissue_decoder(
         return result
     if version is None or out is None:
         raise DataError("--decode needs --version and --out")
+    from .reissue import write_reissued
+
     old = model.card.version
-    new = dict(model.card.data)
-    metrics = dict(new.get("metrics", {}))
+    metrics = dict(model.card.data.get("metrics", {}))
     metrics["decoders"] = {"validation_set": VALIDATION_SET.format(n=len(truths)), **figures}
-    new.update(
-        version=version,
-        decode=decode,
-        metrics=metrics,
-        reissued=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        changes=f"{version}: {model.card.name} {old} with decode {decode!r} (train/line_decoder.py, "
-        f"device/ctc.py) in place of {model.decoder!r}; the same model file. On the validation fields: "
-        f"{figures[decode]} against {figures[model.decoder]} (metrics.decoders); the other figures are "
-        f"{old}'s.",
-    )
-    if "kind" in new and "(line_reader.vote_decode)" in new["kind"]:
-        new["kind"] = new["kind"].replace(
+    fields = dict(version=version, decode=decode, metrics=metrics)
+    kind = model.card.data.get("kind", "")
+    if "(line_reader.vote_decode)" in kind:
+        fields["kind"] = kind.replace(
             "the string most members read wins (line_reader.vote_decode)",
             "one of the members' strings chosen by the card's decode (device/ctc.py)",
         )
-    out.mkdir(parents=True, exist_ok=True)
-    if (out / new["file"]).resolve() != model.card.model_file.resolve():
-        atomic_write_bytes(out / new["file"], model.card.model_file.read_bytes())
-    result["card"] = str(atomic_write_text(out / model.card.path.name, json.dumps(new, indent=1) + "\n"))
+    changes = (
+        f"{version}: {model.card.name} {old} with decode {decode!r} (train/line_decoder.py, "
+        f"device/ctc.py) in place of {model.decoder!r}; the same model file. On the validation fields: "
+        f"{figures[decode]} against {figures[model.decoder]} (metrics.decoders); the other figures are "
+        f"{old}'s."
+    )
+    result["card"] = str(write_reissued(model.card, fields, changes, out))
     return result
 
 

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text, sha256_bytes
-from digitkiosk.device.modelcard import read_card
+from digitkiosk.device.modelcard import ModelCard, read_card
 from digitkiosk.device.outputs import LOGITS
 
 from .errors import DataError, print_result
@@ -41,21 +41,34 @@ def reissue(card_path: Path, version: str, out: Path) -> Path:
     interpreter.allocate_tensors()
     output = tensor_spec(interpreter.get_output_details()[0])
     old = card.version
-    new = dict(card.data)
-    new.update(
-        version=version,
-        sha256=sha256_bytes(data),
-        size_bytes=len(data),
-        output=output,
-        output_kind=LOGITS,
-        reissued=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        changes=f"{version}: {card.name} {old} without its final SOFTMAX op (train/export.strip_softmax): "
+    fields = dict(
+        version=version, sha256=sha256_bytes(data), size_bytes=len(data), output=output, output_kind=LOGITS
+    )
+    changes = (
+        f"{version}: {card.name} {old} without its final SOFTMAX op (train/export.strip_softmax): "
         f"the same weights and int8 logits (bit-identical), which the model now outputs; the device "
         f"computes the softmax in float (device/outputs.py), the same on every processor. Figures "
-        f"below are {old}'s: the same answers, confidences within 1/256.",
+        f"below are {old}'s: the same answers, confidences within 1/256."
+    )
+    return write_reissued(card, fields, changes, out, data)
+
+
+def write_reissued(
+    card: ModelCard, fields: dict, changes: str, out: Path, model_bytes: bytes | None = None
+) -> Path:
+    """`card` re-issued into `out`: its data with `fields`, stamped `reissued` (now) and with the
+    `changes` line, and its model file (`model_bytes` where the file changed, else the card's own
+    copied, left alone where `out` is its folder), each written to a temporary name and renamed.
+    Returns the new card's path. The re-issuing tools (this one, answers_alone, line_decoder)."""
+    new = dict(card.data)
+    new.update(
+        fields, reissued=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), changes=changes
     )
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out / card.data["file"], data)
+    if model_bytes is not None:
+        atomic_write_bytes(out / new["file"], model_bytes)
+    elif (out / new["file"]).resolve() != card.model_file.resolve():
+        atomic_write_bytes(out / new["file"], card.model_file.read_bytes())
     return atomic_write_text(out / card.path.name, json.dumps(new, indent=1) + "\n")
 
 
