@@ -211,7 +211,7 @@ def line_digits(
     """Characters read on a prepared line (of `steps` output steps) → DigitReadings: boxes in the
     input's coordinates (the columns of their steps, the field's height), the line's columns
     around them as their 28x28 image (what the model saw there, for a display)."""
-    from .recognizer import DigitReading
+    from .readings import DigitReading
 
     h, w = shape[:2]
     used = min(LINE_WIDTH, max(1, round(w * LINE_HEIGHT / h)))  # columns the field fills
@@ -240,7 +240,7 @@ def read_field(recognizer, model: LineModel, image: np.ndarray, t0: float):
     import time
 
     from .errors import NothingToReadError
-    from .recognizer import Reading
+    from .readings import Reading
 
     line = prepare_line(image)
     probs = model.probs(line[None])[0]

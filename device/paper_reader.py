@@ -30,7 +30,7 @@ import numpy as np
 from .errors import ModelError
 from .loader import LoadedModel, bundled_model_path, load_model, open_optional
 from .package import TrustPolicy
-from .recognizer import DIGITS
+from .readings import DIGITS
 from .stroke_reader import combine
 
 log = logging.getLogger(__name__)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import grouping, layout
+from . import grouping
 from .errors import NothingToReadError
 from .loader import LoadedModel
+from .readings import DigitReading, Reading
 from .strokes import Stroke
 from .touching import Number, may_hold_several, reread_touching
 
@@ -25,103 +25,6 @@ if TYPE_CHECKING:  # segment imports OpenCV, which the kiosk's stroke path does 
     from .paper_reader import PaperModel
     from .segment import FoundDigit, Segmentation
     from .stroke_reader import StrokeModel
-
-UNSURE = "?"
-DIGITS = 10  # a model's first ten classes are the digits; an eleventh is "none" (not a digit)
-
-
-def answers(probs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of class probabilities → (best digit, answered) per row: a digit is answered when its
-    probability reaches `threshold` and beats "none" (a model's eleventh class, if any). The one
-    rule for the device's readings and for the trainer's threshold and validation figures."""
-    digits = probs[:, :DIGITS]
-    conf = digits.max(axis=1)
-    return digits.argmax(axis=1), (conf >= threshold) & (conf > probs[:, DIGITS:].sum(axis=1))
-
-
-@dataclass
-class DigitReading:
-    digit: int | None  # None when below the reject threshold, or when read as not a digit
-    confidence: float  # of the best digit
-    top3: list[tuple[int, float]]  # digits only
-    probs: np.ndarray  # (10,), or (11,) with "none" (not a digit) last
-    image: np.ndarray  # the (28, 28) input the model saw
-    box: list[float] | None = None  # [x, y, width, height] in input coordinates
-
-    @classmethod
-    def from_probs(
-        cls, probs: np.ndarray, threshold: float, image: np.ndarray, box: list[float] | None = None
-    ) -> DigitReading:
-        """The reading a class-probability vector gives: the best digit, or None below
-        `threshold` or when the model's eleventh answer, "none" (not a digit), is likelier."""
-        digits = np.asarray(probs)[:DIGITS]
-        # A stable sort: equal scores (common in int8) keep class order, so the answer and its
-        # top 3 are the same on every processor (numpy's default sort orders ties by its SIMD code).
-        order = np.argsort(-digits, kind="stable")[:3]
-        best = int(order[0])
-        conf = float(digits[best])
-        answered = bool(answers(np.asarray(probs)[None], threshold)[1][0])
-        return cls(
-            digit=best if answered else None,
-            confidence=conf,
-            top3=[(int(c), float(digits[c])) for c in order],
-            probs=probs,
-            image=image,
-            box=box,
-        )
-
-    @property
-    def not_a_digit(self) -> float:
-        """The probability that this is not a digit at all (0 for a ten-class model)."""
-        return float(self.probs[DIGITS:].sum())
-
-    @property
-    def label(self) -> str:
-        return UNSURE if self.digit is None else str(self.digit)
-
-    def to_json(self) -> dict:
-        d = {
-            "digit": self.label,
-            "confidence": round(self.confidence, 4),
-            "top3": [[int(c), round(float(p), 4)] for c, p in self.top3],
-        }
-        if len(self.probs) > DIGITS:
-            d["not_a_digit"] = round(self.not_a_digit, 4)
-        if self.box is not None:
-            d["box"] = self.box
-        return d
-
-
-@dataclass
-class Reading:
-    digits: list[DigitReading]
-    latency_ms: float = 0.0
-    separators: list[str] = field(default_factory=list)  # between digits: "" or " " or "\n"
-
-    @property
-    def text(self) -> str:
-        return layout.join([d.label for d in self.digits], self.separators)
-
-    @property
-    def layout(self) -> str:
-        """The digits' arrangement with each digit as "d" ("dd d\nddd")."""
-        return layout.layout(len(self.digits), self.separators)
-
-    @property
-    def best_text(self) -> str:
-        """The text with each digit's best class, whether or not it clears the threshold."""
-        return layout.join([str(d.top3[0][0]) for d in self.digits], self.separators)
-
-    @property
-    def sure(self) -> bool:
-        return bool(self.digits) and all(d.digit is not None for d in self.digits)
-
-    def to_json(self) -> dict:
-        return {
-            "text": self.text,
-            "digits": [d.to_json() for d in self.digits],
-            "latency_ms": round(self.latency_ms, 3),
-        }
 
 
 class Recognizer:
@@ -241,17 +144,23 @@ class Recognizer:
         return self._readings(raw, threshold, images, boxes), threshold, shown
 
     def read_single(self, ink: np.ndarray) -> Reading:
-        """One digit filling an image: gray or BGR, either polarity."""
+        """One digit filling an image: gray or BGR, either polarity. With a line and a paper model
+        both read it (as chosen: line_reader.py), the models and threshold of one snapshot, taken
+        under the lock, so a model swapped meanwhile never pairs with the other's threshold."""
         from .segment import single_digit
 
         t0 = time.perf_counter()
         image28, box = single_digit(ink)
-        digits = self.classify(image28[None], [box])
-        if self.line_model is not None and self.paper_model is not None:  # as chosen: line_reader.py
+        with self._lock:
+            model, paper, line = self._model, self.paper_model, self.line_model
+        if line is None or paper is None:
+            digits = self.classify(image28[None], [box])
+        else:
             from .line_reader import single_digit_probs
 
-            probs = single_digit_probs(self.line_model, ink, digits[0].probs)
-            digits = [DigitReading.from_probs(probs, self.reject_threshold, image28, box)]
+            pair_probs, threshold = paper.read(image28[None], model)
+            probs = single_digit_probs(line, ink, pair_probs[0])
+            digits = [DigitReading.from_probs(probs, threshold, image28, box)]
         return Reading(digits, (time.perf_counter() - t0) * 1000.0)
 
     def read_image(self, image: np.ndarray) -> Reading:

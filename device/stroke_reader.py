@@ -28,7 +28,7 @@ import numpy as np
 from .errors import ModelError, ModelShapeError, SelfTestFailedError
 from .loader import KNOWN_LABELS, _first_line, bundled_model_path, check_self_test, open_optional, open_runner
 from .package import ModelPackage, TrustPolicy
-from .recognizer import DIGITS
+from .readings import DIGITS
 from .runner import Runner
 from .strokes import Stroke, parse_strokes
 from .trajectory import FEATURES, POINTS, trajectories

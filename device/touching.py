@@ -21,7 +21,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from .line_reader import LineModel
-    from .recognizer import DigitReading
+    from .readings import DigitReading
     from .segment import FoundDigit
 
 # Chosen with the camera benchmark on *training* digits (`bench_camera.py --split train`, touching

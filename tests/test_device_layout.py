@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from digitkiosk.device.layout import join, layout, layout_of
-from digitkiosk.device.recognizer import DigitReading, Reading
+from digitkiosk.device.readings import DigitReading, Reading
 from digitkiosk.device.segment import FoundDigit, Segmentation
 
 

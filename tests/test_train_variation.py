@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from digitkiosk.device.recognizer import DigitReading
+from digitkiosk.device.readings import DigitReading
 from digitkiosk.device.strokes import parse_strokes, strokes_to_mnist
 from digitkiosk.train.negatives import NOT_A_DIGIT, negatives, squeezed_pair
 from digitkiosk.train.pen_variation import STYLE_MARKS, PenVariation, vary

@@ -13,7 +13,7 @@ import numpy as np
 from digitkiosk.device.backends import get_backend
 from digitkiosk.device.fileutil import atomic_write_bytes, atomic_write_text
 from digitkiosk.device.outputs import LOGITS, PROBABILITIES
-from digitkiosk.device.recognizer import answers as device_answers  # the device's own rule
+from digitkiosk.device.readings import answers as device_answers  # the device's own rule
 from digitkiosk.device.runner import Runner
 
 from .data import load_mnist

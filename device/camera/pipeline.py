@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError, NothingToReadError
-from ..recognizer import DigitReading, Reading, Recognizer
+from ..readings import DigitReading, Reading
+from ..recognizer import Recognizer
 from ..segment import Segmentation, find_digits
 
 log = logging.getLogger(__name__)

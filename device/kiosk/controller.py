@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..recognizer import Reading
+from ..readings import Reading
 from ..strokes import Stroke
 
 log = logging.getLogger(__name__)

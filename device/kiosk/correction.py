@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ..recognizer import Reading
+from ..readings import Reading
 from ..samples.records import NOT_A_DIGIT, Sample
 
 Strokes = list[list[list[float]]]

@@ -129,7 +129,7 @@ def test_any_field_of_a_cli_answer_fails():
 
 def test_the_device_orders_equal_scores_the_same_way_on_every_processor():
     import numpy as np
-    from digitkiosk.device.recognizer import DigitReading
+    from digitkiosk.device.readings import DigitReading
 
     probs = np.array(
         [0.0117, 0.0117, 0.0117, 0.0117, 0.8984, 0.0117, 0.0117, 0.0117, 0.0039, 0.0156], np.float32

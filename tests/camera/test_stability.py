@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from digitkiosk.device.camera.pipeline import FrameResult, StabilityFilter
-from digitkiosk.device.recognizer import DigitReading, Reading
+from digitkiosk.device.readings import DigitReading, Reading
 from digitkiosk.device.segment import Segmentation
 
 THRESHOLD = 0.6  # the reject threshold the frames were read with
