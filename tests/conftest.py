@@ -119,9 +119,9 @@ def pen_recognizer(loaded_model):
 @pytest.fixture()
 def model_copy(tmp_path: Path, default_model_path: Path) -> Path:
     """A private copy of the bundled model and its card, safe to tamper with."""
-    for src in (default_model_path, default_model_path.with_suffix(".json")):
-        shutil.copy2(src, tmp_path / src.name)
-    return tmp_path / default_model_path.name
+    from tests.model_files import copy_package
+
+    return copy_package(default_model_path.with_suffix(".json"), tmp_path).with_suffix(".tflite")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -20,6 +19,8 @@ from digitkiosk.device.line_reader import (
     load_line_model,
 )
 from digitkiosk.device.package import TrustPolicy
+
+from tests.model_files import copy_package, edit_card
 
 BLANK = 10
 
@@ -163,12 +164,9 @@ def test_posterior_decode_agrees_where_the_members_agree_and_with_one_member():
 
 
 def _card_with(tmp_path, **changes):
-    src = default_line_model_path()
-    for f in (src, src.with_suffix(".json")):
-        shutil.copy2(f, tmp_path / f.name)
-    card = tmp_path / src.with_suffix(".json").name
-    card.write_text(json.dumps({**json.loads(card.read_text()), **changes}))
-    return tmp_path / src.name
+    card = copy_package(default_line_model_path().with_suffix(".json"), tmp_path)
+    edit_card(card, **changes)
+    return card
 
 
 def test_the_card_names_the_decoder(tmp_path):
