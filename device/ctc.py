@@ -103,6 +103,15 @@ def members_log_probability(
     return np.logaddexp.reduce(ctc_log_probabilities(member_probs, labels, blank), axis=1)
 
 
+def string_probability(member_probs: np.ndarray, digits: tuple[int, ...], blank: int) -> float:
+    """(K, T, C) per-member per-step probabilities → the members' mean probability that the line
+    spells exactly `digits` (every path that spells it, each member's summed, then averaged): the
+    whole field's confidence, which ranks a field's answer right or wrong better than its least
+    sure digit does (README, "Field confidence")."""
+    member_probs = _members(member_probs)
+    return float(np.exp(members_log_probability(member_probs, [digits], blank)[0]) / len(member_probs))
+
+
 def _readings(member_probs: np.ndarray, blank: int) -> dict[tuple[int, ...], list[list[LineChar]]]:
     """Each member's best path, grouped by the string it spells (first reader first)."""
     reads: dict[tuple[int, ...], list[list[LineChar]]] = {}

@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .ctc import DECODERS, LineChar
+from .ctc import DECODERS, LineChar, string_probability
 from .errors import ModelError, ModelShapeError, SelfTestFailedError
 from .fields import as_field, ink_of, is_field, writing_rows
 from .loader import _first_line, bundled_model_path, open_optional, open_runner
@@ -114,6 +114,10 @@ class LineModel:
     def decode(self, member_probs: np.ndarray) -> list[LineChar]:
         """One line's (K, T, C) probabilities → the characters read (the card's decoder)."""
         return DECODERS[self.decoder](member_probs, self.blank)
+
+    def probability(self, member_probs: np.ndarray, digits: tuple[int, ...]) -> float:
+        """One line's (K, T, C) probabilities → the members' mean probability of `digits`."""
+        return string_probability(member_probs, digits, self.blank)
 
     def read(self, image: np.ndarray) -> tuple[list[LineChar], np.ndarray]:
         """A field → (characters read, the prepared line)."""
@@ -264,9 +268,13 @@ def read_field(recognizer, model: LineModel, image: np.ndarray, t0: float):
             and min(d.confidence for d in segmented.digits) >= prefer
         )
     ):
+        # Whichever answers, the field's confidence is the line model's probability of the answer
+        # (each digit's best class, as for the line model's own digits shown as "?").
+        segmented.field_confidence = model.probability(probs, tuple(d.top3[0][0] for d in segmented.digits))
         return segmented
     digits = line_digits(chars, line, probs.shape[1], np.shape(image), model.card.reject_threshold)
-    return Reading(digits, (time.perf_counter() - t0) * 1000.0, separators=[""] * (len(digits) - 1))
+    confidence = model.probability(probs, tuple(c.digit for c in chars))
+    return Reading(digits, (time.perf_counter() - t0) * 1000.0, [""] * (len(digits) - 1), confidence)
 
 
 def read_if_field(recognizer, model: LineModel, image: np.ndarray, t0: float):

@@ -84,6 +84,9 @@ class Reading:
     digits: list[DigitReading]
     latency_ms: float = 0.0
     separators: list[str] = field(default_factory=list)  # between digits: "" or " " or "\n"
+    # A field's (a cheque's amount box, read by the line model): the line model's probability that
+    # the field spells exactly these digits (`ctc.string_probability`); None for other pictures.
+    field_confidence: float | None = None
 
     @property
     def text(self) -> str:
@@ -104,8 +107,11 @@ class Reading:
         return bool(self.digits) and all(d.digit is not None for d in self.digits)
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "text": self.text,
             "digits": [d.to_json() for d in self.digits],
             "latency_ms": round(self.latency_ms, 3),
         }
+        if self.field_confidence is not None:
+            out["field_confidence"] = round(self.field_confidence, 4)
+        return out

@@ -9,7 +9,13 @@ import json
 
 import numpy as np
 import pytest
-from digitkiosk.device.ctc import ctc_log_probabilities, greedy_decode, posterior_decode, vote_decode
+from digitkiosk.device.ctc import (
+    ctc_log_probabilities,
+    greedy_decode,
+    posterior_decode,
+    string_probability,
+    vote_decode,
+)
 from digitkiosk.device.errors import ModelError
 from digitkiosk.device.line_reader import (
     LINE_HEIGHT,
@@ -116,6 +122,8 @@ def test_a_strings_probability_is_the_sum_over_every_path_that_spells_it():
     got = np.exp(ctc_log_probabilities(probs, strings, 2))
     assert got.shape == (len(strings), 2)
     np.testing.assert_allclose(got, brute, rtol=1e-6)
+    for s, members in zip(strings, brute, strict=True):  # the field's confidence: the members' mean
+        assert string_probability(probs, tuple(s), 2) == pytest.approx(members.mean(), rel=1e-6)
 
 
 def test_long_fields_do_not_underflow():

@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps({"path": path, **reading.to_json(), "model": model}))
         else:
             confs = " ".join(f"{d.confidence:.2f}" for d in reading.digits)
-            print(f"{path}: {reading.text}  (confidence {confs})")
+            whole = "" if reading.field_confidence is None else f"; field {reading.field_confidence:.2f}"
+            print(f"{path}: {reading.text}  (confidence {confs}{whole})")
         sys.stdout.flush()
     return 1 if failed else 0
 

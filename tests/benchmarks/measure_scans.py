@@ -16,6 +16,8 @@ part (for tuning), and prints JSON:
   all its digits read at least `prefer_segmentation_above` of the line model's card and it has as
   many digits as the line reader's, else the line reader's) for a range of such thresholds, the figures that
   threshold is chosen by; with the line reader's time per field on one core;
+- the amounts answered and right among them at a few levels of `field_confidence` (the line
+  model's probability of the whole amount): what a bank that sends the unsure ones to a person gets;
 - `predict --single` on each annotated digit cropped with a 2 px margin: digits read right;
 
 each beside the seed approach on the same images through the same model (the whole image, or
@@ -195,6 +197,21 @@ def line_figures(
     }
 
 
+def by_field_confidence(texts: list[str], truths: list[str], confidences: list[float | None]) -> dict:
+    """What a bank would do with `field_confidence`: answer the amounts read at least this sure,
+    send the rest to a person. Per level: the share of amounts answered, and of those the share
+    read exactly right."""
+    out = {}
+    for level in (0.3, 0.5, 0.7, 0.9):
+        rows = zip(texts, truths, confidences, strict=True)
+        kept = [t == s for t, s, c in rows if c is not None and c >= level]
+        out[f"at_least_{level}"] = {
+            "answered": round(len(kept) / len(truths), 4),
+            "right_of_answered": round(sum(kept) / len(kept), 4) if kept else None,
+        }
+    return out
+
+
 def main() -> None:
     from digitkiosk.train.sources import crop_box
 
@@ -267,6 +284,9 @@ def main() -> None:
                 ).most_common()
             ),
             "errors": sum("error" in o for o in whole),
+            "by_field_confidence": by_field_confidence(
+                texts, truths, [o.get("field_confidence") for o in whole]
+            ),
             "latency_ms_p50": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
         },
         "predict_segmentation_only": {

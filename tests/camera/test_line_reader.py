@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
 
@@ -27,6 +26,8 @@ from digitkiosk.device.line_reader import (
 )
 from digitkiosk.device.package import BUNDLED, TrustPolicy
 from digitkiosk.device.recognizer import Recognizer
+
+from tests.model_files import copy_package
 
 
 def test_prepare_line_shape_polarity_and_empty_fields():
@@ -72,11 +73,34 @@ def test_real_cheque_amounts_by_the_line_reader(field_recognizer: Recognizer, or
     assert exact >= LINE_MIN_EXACT, exact
 
 
+def test_the_field_confidence_ranks_the_amounts(field_recognizer: Recognizer, orand_scans):
+    """Every field's reading carries the line model's probability of the whole amount
+    (`field_confidence`, 0 to 1). On the first 48 validation scans it separates the right amounts
+    from the wrong: measured 26 right of the 27 read at 0.9 or more, against 40 of all 48 (and 4 of
+    the 7 below 0.5). A confidence that ranked nothing would keep ~83% right at any level."""
+    rows = []
+    for path, amount, _ in orand_scans[:48]:
+        reading = field_recognizer.read_image(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE))
+        assert reading.field_confidence is not None and 0.0 <= reading.field_confidence <= 1.0
+        assert reading.to_json()["field_confidence"] == round(reading.field_confidence, 4)
+        rows.append(("".join(reading.text.split()) == amount, reading.field_confidence))
+    sure = [right for right, confidence in rows if confidence >= 0.9]
+    overall = sum(right for right, _ in rows) / len(rows)
+    figures = (len(sure), sum(sure), overall)
+    assert len(sure) >= 20 and sum(sure) / len(sure) >= max(0.92, overall + 0.05), figures
+
+
+def test_a_picture_that_is_no_field_has_no_field_confidence(field_recognizer: Recognizer, mnist_test):
+    images, _ = mnist_test
+    page = np.full((480, 640), 230, np.uint8)
+    page[200:228, 300:328] = 230 - (images[0] * 0.8).astype(np.uint8)
+    reading = field_recognizer.read_image(page)
+    assert reading.field_confidence is None and "field_confidence" not in reading.to_json()
+
+
 def _line_copy(tmp_path):
-    src = default_line_model_path()
-    for f in (src, src.with_suffix(".json")):
-        shutil.copy2(f, tmp_path / f.name)
-    return tmp_path / src.name
+    """An unpinned copy's card (the same bytes until edited)."""
+    return copy_package(default_line_model_path().with_suffix(".json"), tmp_path)
 
 
 def test_unpinned_unsigned_line_model_is_refused(tmp_path):
