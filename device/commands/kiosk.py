@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     except tk.TclError as e:
         raise DigitkioskError(f"no display: cannot open {display} ({e})") from None
 
-    from ..kiosk.app import KioskOptions, run_kiosk
+    from ..kiosk.options import KioskOptions
+    from ..kiosk.run import run_kiosk
 
     store, refused = _open_samples(args, config)
 

@@ -1,4 +1,4 @@
-"""The kiosk (Tk): ink in, answers out, and kiosk hygiene; `run_kiosk` is the entry point.
+"""The kiosk (Tk): ink in, answers out, and kiosk hygiene; `run.run_kiosk` is the entry point.
 
 Everything here runs on the Tk thread. Decisions live in `controller.py`, the widgets and how
 they look in `screen.py`, the camera window in `camera_mode.py`; recognition runs on the worker
@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
-import signal
 import time
 import tkinter as tk
 
@@ -172,15 +171,26 @@ class KioskApp:
         self._quit_requested = True
 
     def quit(self) -> None:
-        self.events.emit("quit")
-        if self.camera is not None and self.camera.open:
-            self.camera.close()
-        self.watchers.stop()
-        self.worker.stop()
-        if self.corrections is not None:
-            self.corrections.close()
-        self.events.close()
-        self.root.destroy()
+        """Close everything and end the main loop. Every step runs even where one before it fails
+        (logged): a quit stopped halfway would leave Tk running with its pump gone, and systemd's
+        stop would wait for its SIGKILL."""
+        camera, corrections = self.camera, self.corrections
+        steps = [
+            lambda: self.events.emit("quit"),
+            lambda: camera.close() if camera is not None and camera.open else None,
+            self.watchers.stop,
+            self.worker.stop,
+            lambda: corrections.close() if corrections is not None else None,
+            self.events.close,
+        ]
+        try:
+            for step in steps:
+                try:
+                    step()
+                except Exception:
+                    log.exception("while quitting")
+        finally:
+            self.root.destroy()
 
     # -- pointer --------------------------------------------------------------------------------
     def _on_press(self, e: tk.Event) -> None:
@@ -384,23 +394,3 @@ class KioskApp:
         self.ctl.resize(rect["width"], rect["height"])
         self.screen.place_hint()
         self.events.emit("resized", canvas=rect, controls=self.screen.measure_controls())
-
-
-def run_kiosk(recognizer: Recognizer, options: KioskOptions, root: tk.Tk) -> int:
-    """Run the kiosk until it quits. SIGTERM and SIGINT (systemd stopping it, Ctrl+C) quit it
-    cleanly; the process-wide handlers are installed here, for the run, and restored after.
-    They are in place before the kiosk says it is ready, so a stop that follows "ready" is
-    always a clean one (the pump, started with the kiosk, acts on the request)."""
-    app = KioskApp(root, recognizer, options)
-    previous = {
-        sig: signal.signal(sig, lambda _n, _f: app.request_quit()) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
-        app.start()
-        root.mainloop()
-    except KeyboardInterrupt:
-        app.quit()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0

@@ -43,6 +43,8 @@ def quit_cleanly(k: Kiosk) -> int | None:
     k.proc.terminate()
     try:
         return k.proc.wait(60)
+    except subprocess.TimeoutExpired:  # seen once under the full suite: say what the kiosk said
+        pytest.fail(f"the kiosk did not quit within 60 s of SIGTERM; its log ends:\n{k.log_tail()}")
     finally:
         k.stop()
 

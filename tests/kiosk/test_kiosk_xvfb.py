@@ -17,16 +17,15 @@ import time
 import pytest
 
 from tests.kiosk.kiosk_driver import Kiosk, drag_commands, screenshot, xdotool
+from tests.model_files import copy_package
 
 pytestmark = pytest.mark.display
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory, default_model_path):
-    d = tmp_path_factory.mktemp("kiosk-model")
-    for src in (default_model_path, default_model_path.with_suffix(".json")):
-        shutil.copy2(src, d / src.name)
-    return d / default_model_path.name
+    card = copy_package(default_model_path.with_suffix(".json"), tmp_path_factory.mktemp("kiosk-model"))
+    return card.with_suffix(".tflite")
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +225,41 @@ def test_sigterm_quits_cleanly(xdisplay, tmp_path, model_copy):
         assert kiosk.new_events()[-1]["event"] == "quit"
     finally:
         kiosk.stop()
+
+
+def test_a_quit_step_that_fails_does_not_keep_the_kiosk_running(xdisplay, tmp_path, loaded_model, caplog):
+    """The app in this process on the real X server, one of its quit's steps failing (the model
+    watchers' stop raising): the others still run (the log closed with its "quit", the
+    recognition worker stopped) and the main loop ends. Before, the failure stopped quit halfway:
+    Tk kept running with its pump gone, and a SIGTERM never ended the kiosk."""
+    import logging
+    import tkinter as tk
+
+    from digitkiosk.device.kiosk.app import KioskApp
+    from digitkiosk.device.kiosk.options import KioskOptions
+    from digitkiosk.device.recognizer import Recognizer
+
+    root = tk.Tk(className="digitkiosk-test")
+    events = tmp_path / "events.jsonl"
+    app = KioskApp(root, Recognizer(loaded_model), KioskOptions(fullscreen=False, events=events))
+    app.start()
+    watchers_stop = app.watchers.stop
+
+    def failing_stop(*args, **kwargs):
+        watchers_stop()
+        raise RuntimeError("a watcher would not stop")
+
+    app.watchers.stop = failing_stop
+    hung = []
+    # The pump acts on the request, as after a SIGTERM; if the main loop outlives 20 s, end it here.
+    root.after(200, app.request_quit)
+    root.after(20_000, lambda: (hung.append(True), root.destroy()))
+    with caplog.at_level(logging.ERROR):
+        root.mainloop()
+    assert not hung, "quit did not end the main loop"
+    assert "while quitting" in caplog.text and "a watcher would not stop" in caplog.text
+    assert json.loads(events.read_text().splitlines()[-1])["event"] == "quit"
+    assert not app.worker._thread.is_alive()
 
 
 def test_no_display_is_one_clear_line(monkeypatch, capsys):
