@@ -137,7 +137,7 @@ def fit(args: argparse.Namespace, out: Path) -> dict:
     best, best_key, best_weights = None, (-1.0, -1.0), None
     t0 = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
-        x, texts = epoch_lines(train, bank, args.synthetic, args.real_repeat, rng)
+        x, texts = epoch_lines(train, bank, args.synthetic, args.real_repeat, rng, args.tilt)
         losses = []
         for i in range(0, len(x) - args.batch_size + 1, args.batch_size):
             xb = x[i : i + args.batch_size].astype(np.float32)[..., None] / 255.0
@@ -275,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--widths", type=lambda s: [int(v) for v in s.split(",")], default=[12, 24, 48, 64, 96])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tilt", type=float, default=0.0,
+                    help="degrees: lines turned by up to it, slanted by 3x it (0: off)")  # fmt: skip
     ap.add_argument("--budget-s", type=float, default=0, help="stop after the epoch that passes this")
     ap.add_argument("--name", default="linenet")
     ap.add_argument("--version", default="1.0.0")
