@@ -174,6 +174,26 @@ def posterior_decode(member_probs: np.ndarray, blank: int) -> list[LineChar]:
     return _merged(reads[strings[best]])
 
 
+def rescored_decode(
+    member_probs: np.ndarray, blank: int, length: int, opinion: Callable[[tuple[int, ...]], float]
+) -> list[LineChar]:
+    """(K, T, C) per-member per-step probabilities → the characters of the members' best-path
+    string of `length` digits whose members' log probability (`members_log_probability`) plus a
+    second reader's `opinion` of it (a log probability, weighted by the caller) is highest, a tie
+    going as in `vote_decode`; its characters merged over the members whose best path it is. Where
+    no member reads `length` digits: the card's usual choice is the caller's (an empty list).
+    Where the members disagree on a digit that another model reads surely, its reading tips the
+    choice ("221" for "291": the digit model reads the 9 at 0.64; README, "The digit model's opinion")."""
+    member_probs = _members(member_probs)
+    reads = {s: r for s, r in _readings(member_probs, blank).items() if len(s) == length}
+    if not reads:
+        return []
+    strings = list(reads)
+    score = members_log_probability(member_probs, strings, blank) + np.array([opinion(s) for s in strings])
+    best = max(range(len(strings)), key=lambda n: (round(float(score[n]), 9), _sureness(reads[strings[n]])))
+    return _merged(reads[strings[best]])
+
+
 DECODERS: dict[str, Callable[[np.ndarray, int], list[LineChar]]] = {
     "vote": vote_decode,
     "posterior": posterior_decode,

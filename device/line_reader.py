@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .ctc import DECODERS, LineChar, string_probability
+from .ctc import DECODERS, LineChar, rescored_decode, string_probability
 from .errors import ModelError, ModelShapeError, SelfTestFailedError
 from .fields import as_field, ink_of, is_field, writing_rows
 from .loader import _first_line, bundled_model_path, open_optional, open_runner
@@ -240,7 +240,10 @@ def read_field(recognizer, model: LineModel, image: np.ndarray, t0: float):
     `prefer_segmentation_above`) and has as many digits as the line model's, the line model's
     otherwise (chosen on the validation scans and held-out clean digits: README, Measured
     figures). The digit model reads one clean digit better; the line model reads what
-    segmentation cuts wrong, and then segmentation rarely agrees on the count."""
+    segmentation cuts wrong, and then segmentation rarely agrees on the count. Where segmentation
+    agrees on the count but is not sure, the digit model's probabilities of each of the members'
+    readings of that many digits, to the card's `segmentation_opinion_weight`, join the members'
+    own in choosing among them (`ctc.rescored_decode`; absent or 0: not asked)."""
     import time
 
     from .errors import NothingToReadError
@@ -272,6 +275,10 @@ def read_field(recognizer, model: LineModel, image: np.ndarray, t0: float):
         # (each digit's best class, as for the line model's own digits shown as "?").
         segmented.field_confidence = model.probability(probs, tuple(d.top3[0][0] for d in segmented.digits))
         return segmented
+    weight = float(model.card.data.get("segmentation_opinion_weight", 0.0))
+    if segmented is not None and weight > 0 and len(segmented.digits) == len(chars):
+        opinion = segmented.log_probability
+        chars = rescored_decode(probs, model.blank, len(chars), lambda s: weight * opinion(s)) or chars
     digits = line_digits(chars, line, probs.shape[1], np.shape(image), model.card.reject_threshold)
     confidence = model.probability(probs, tuple(c.digit for c in chars))
     return Reading(digits, (time.perf_counter() - t0) * 1000.0, [""] * (len(digits) - 1), confidence)

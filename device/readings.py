@@ -106,6 +106,12 @@ class Reading:
     def sure(self) -> bool:
         return bool(self.digits) and all(d.digit is not None for d in self.digits)
 
+    def log_probability(self, digits: tuple[int, ...]) -> float:
+        """The log probability that these digits read `digits`, one per digit (each one's model
+        probability of it, taken as independent; 1e-6 at least, so one 0 does not end the sum)."""
+        pairs = zip(self.digits, digits, strict=True)
+        return float(sum(np.log(max(float(d.probs[k]), 1e-6)) for d, k in pairs))
+
     def to_json(self) -> dict:
         out = {
             "text": self.text,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from digitkiosk.device.ctc import (
     ctc_log_probabilities,
     greedy_decode,
     posterior_decode,
+    rescored_decode,
     string_probability,
     vote_decode,
 )
@@ -192,3 +194,25 @@ def test_the_card_names_the_decoder(tmp_path):
         load_line_model(_card_with(tmp_path, decode="beam"), policy=policy)
     assert "\n" not in str(e.value)
     assert model.probs(np.zeros((1, LINE_HEIGHT, LINE_WIDTH), np.float32)).shape[1] == model.members
+
+
+def test_a_second_opinion_chooses_among_the_members_readings_of_its_length():
+    """Two members read "221", one "291" (its 9 a little less sure than their 2): the members
+    alone take "221"; a second reader sure of the 9 tips it to "291", and one sure of the 2 keeps
+    "221". Its opinion weighs only the members' strings of the length it asks about: no member
+    reads four digits, so nothing is chosen; a string no member read (here "391") is never made."""
+    two = _steps([2, BLANK, 2, BLANK, 1], 0.6)
+    nine = _steps([2, BLANK, 9, BLANK, 1], 0.65)
+    members = np.stack([two, two, nine])
+    assert [c.digit for c in posterior_decode(members, BLANK)] == [2, 2, 1]
+
+    def digit_model(middle: int) -> Callable[[tuple[int, ...]], float]:
+        """A reader sure of `middle` in the middle (0.9, the other nine 0.01 each) and of the rest."""
+        return lambda s: float(np.log(0.9 if s[1] == middle else 0.01))
+
+    chars = rescored_decode(members, BLANK, 3, digit_model(9))
+    assert [c.digit for c in chars] == [2, 9, 1] and chars[1].confidence == pytest.approx(0.65)
+    assert [c.digit for c in rescored_decode(members, BLANK, 3, digit_model(2))] == [2, 2, 1]
+    assert [c.digit for c in rescored_decode(members, BLANK, 3, lambda s: 0.0)] == [2, 2, 1]
+    assert rescored_decode(members, BLANK, 4, digit_model(9)) == []
+    assert [c.digit for c in rescored_decode(members, BLANK, 3, digit_model(3))] == [2, 2, 1]

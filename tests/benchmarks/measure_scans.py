@@ -102,25 +102,57 @@ def choose_grid(texts: list[str], seg_texts: list[str], seg_sure: list[float], t
     return out
 
 
-def segmentation_answers(recognizer, images: list[np.ndarray]) -> tuple[list[str], list[float]]:
+def segmentation_answers(recognizer, images: list[np.ndarray]) -> tuple[list[str], list[float], list]:
     """Each picture read by segmentation as `read_field` reads it to compare with the line reader
     (the digit model's raw confidences, no paper model, touching numbers not re-read) → (texts,
-    the least sure digit of each: 0 where a digit is "?" or nothing was read). In this process:
+    the least sure digit of each: 0 where a digit is "?" or nothing was read, the Readings: None
+    where nothing was read). In this process:
     `predict` with the paper model off shows the digit model's calibrated confidences
     (`answers_alone`), which are not what `prefer_segmentation_above` is compared with."""
     from digitkiosk.device.errors import NothingToReadError
 
-    texts, sure = [], []
+    texts, sure, readings = [], [], []
     for image in images:
         try:
             r = recognizer.read_by_segmentation(image, paper=False, touching=False)
         except NothingToReadError:
             texts.append("")
             sure.append(0.0)
+            readings.append(None)
             continue
         texts.append("".join(r.text.split()))
         sure.append(min((d.confidence if d.digit is not None else 0.0 for d in r.digits), default=0.0))
-    return texts, sure
+        readings.append(r)
+    return texts, sure, readings
+
+
+OPINION_WEIGHTS = (0.0, 0.1, 0.2, 0.25, 0.3, 0.5)
+
+
+def opinion_grid(
+    model, member_probs: list[np.ndarray], texts: list[str], segmented: tuple, truths: list[str]
+) -> dict:
+    """`read_field` at the card's `prefer_segmentation_above` with the digit model's opinion at
+    several `segmentation_opinion_weight`s (0: not asked): where segmentation reads as many digits
+    as the line reader and is not sure, `ctc.rescored_decode` chooses among the members' readings
+    of that many digits (the figures the card's weight is chosen by)."""
+    from digitkiosk.device.ctc import rescored_decode
+
+    seg_texts, seg_sure, readings = segmented
+    above = float(model.card.data.get("prefer_segmentation_above", 2.0))
+    out = {}
+    for weight in OPINION_WEIGHTS:
+        asked = []
+        for probs, text, r in zip(member_probs, texts, readings, strict=True):
+            if weight > 0 and r is not None and text and len(r.digits) == len(text):
+                chars = rescored_decode(
+                    probs, model.blank, len(text), lambda s, w=weight, f=r.log_probability: w * f(s)
+                )
+                text = "".join(str(c.digit) for c in chars) or text
+            asked.append(text)
+        mixed = choose_grid(asked, seg_texts, seg_sure, truths)
+        out[f"weight_{weight}"] = mixed.get(f"prefer_segmentation_above_{above}", mixed)
+    return out
 
 
 def clean_pictures(recognizer, model, count: int) -> dict:
@@ -136,27 +168,30 @@ def clean_pictures(recognizer, model, count: int) -> dict:
     mnist = load_mnist(REPO.parent / "shared/data/mnist")
     held = np.random.default_rng(4).permutation(60000)[:5000]
     held = held[held >= 10000]
-    truths, texts, pictures = [], [], []
+    truths, texts, pictures, member_probs = [], [], [], []
     for n in (1, 2, 3):
         for k in range(count):
             idx = held[k * n : k * n + n]
             size = 112 if n == 1 else 60
             img = cv2.resize(np.hstack([255 - mnist.x_train[i] for i in idx]), (n * size, size))
             truths.append("".join(str(mnist.y_train[i]) for i in idx))
-            chars = model.decode(model.probs(prepare_line(img)[None])[0])
+            member_probs.append(model.probs(prepare_line(img)[None])[0])
+            chars = model.decode(member_probs[-1])
             texts.append("".join(str(c.digit) for c in chars))
             pictures.append(img)
-    seg_texts, seg_sure = segmentation_answers(recognizer, pictures)
+    segmented = segmentation_answers(recognizer, pictures)
+    seg_texts, seg_sure, _ = segmented
     return {
         "pictures": len(truths),
         "segmentation_only": amounts(seg_texts, truths),
         "line_reader_alone": amounts(texts, truths),
         "line_reader_or_sure_segmentation": choose_grid(texts, seg_texts, seg_sure, truths),
+        "segmentation_opinion": opinion_grid(model, member_probs, texts, segmented, truths),
     }
 
 
 def line_figures(
-    grays: list[np.ndarray], truths: list[str], segmented: tuple[list[str], list[float]], path: str | None
+    grays: list[np.ndarray], truths: list[str], segmented: tuple[list, list, list], path: str | None
 ) -> dict:
     """The line reader alone, and `read_field`'s choice between it and the segmentation path's
     answers by the digit model (`segmented`: `segmentation_answers`) at several
@@ -176,13 +211,14 @@ def line_figures(
     where = path or default_line_model_path()
     # A script is a command's edge: DIGITKIOSK_ALLOW_UNSIGNED=1 measures an unsigned candidate.
     model = load_line_model(where, policy=Settings.resolve().policy())
-    texts, ms = [], []
+    texts, ms, member_probs = [], [], []
     for g in grays:
         t = time.perf_counter()
-        chars = model.decode(model.probs(prepare_line(g)[None])[0])
+        member_probs.append(model.probs(prepare_line(g)[None])[0])
+        chars = model.decode(member_probs[-1])
         ms.append((time.perf_counter() - t) * 1000.0)
         texts.append("".join(str(c.digit) for c in chars))
-    seg_texts, seg_sure = segmented
+    seg_texts, seg_sure, _ = segmented
     chosen = choose_grid(texts, seg_texts, seg_sure, truths)
     return {
         "line_model": {
@@ -191,6 +227,7 @@ def line_figures(
         },
         "line_reader_alone": amounts(texts, truths),
         "line_reader_or_sure_segmentation": chosen,
+        "segmentation_opinion": opinion_grid(model, member_probs, texts, segmented, truths),
         "line_reader_ms_per_field_p50": round(float(np.percentile(ms, 50)), 2),
         "line_reader_ms_per_field_p90": round(float(np.percentile(ms, 90)), 2),
         "line_texts": texts,
