@@ -110,3 +110,46 @@ def test_number_box_margins_and_wide_marks():
     assert not any(may_hold_several(broad, d) for d in (0, 2, 5))
     wider = FoundDigit(mark.image, [0.0, 0.0, 70.0, 40.0])
     assert all(may_hold_several(wider, d) for d in range(10))
+
+
+def test_an_unsure_digit_reading_joins_the_line_models_choice(mnist_test, line_model):
+    """A page whose touching "463" the line model's members read "463" (most) and "163": where
+    segmentation reads three digits, one unsure, its digit model's probabilities join the members'
+    at the card's `segmentation_opinion_weight` (`ctc.rescored_decode`). A reading sure of the 4
+    keeps "463"; one that puts the first digit at 1 by more than the members' own margin, weighed,
+    makes it "163"; a line model whose card weighs nothing keeps "463" either way."""
+    from digitkiosk.device.ctc import members_log_probability
+    from digitkiosk.device.line_reader import prepare_line
+    from digitkiosk.device.readings import DigitReading
+    from digitkiosk.device.segment import find_digits
+    from digitkiosk.device.touching import Number, reread_touching
+
+    page, text = list(_pages(mnist_test, 16, [(3, 6)]))[15]
+    assert text == "463"
+    marks = find_digits(page).digits
+    x0, y0, x1, y1 = number_box(marks, page.shape)
+    probs = line_model.probs(prepare_line(page[y0:y1, x0:x1])[None])[0]
+    margin = float(np.subtract(*members_log_probability(probs, [(4, 6, 3), (1, 6, 3)], line_model.blank)))
+    weight = float(line_model.card.data["segmentation_opinion_weight"])
+    assert margin > 0 and weight > 0
+
+    def read(model, first: np.ndarray) -> str:
+        sure = [np.eye(10)[d] * 0.99 + 0.001 for d in (6, 3)]
+        # All below the threshold of 1: segmentation unsure of them, so the line model reads again.
+        cut = [DigitReading.from_probs(p, 1.0, np.zeros((28, 28)), None) for p in (first, *sure)]
+        digits, _, from_line = reread_touching(model, page, cut, ["", ""], [Number(0, 3, marks, True)])
+        assert from_line == {0, 1, 2}
+        return "".join(d.label for d in digits)
+
+    toward_one = np.full(10, 1e-3)
+    toward_one[1] = 1.0
+    toward_one[4] = float(np.exp(-(margin + 1.0) / weight))  # the 1 likelier by more than the margin
+    toward_one /= toward_one.sum()
+    toward_four = toward_one[[0, 4, 2, 3, 1, 5, 6, 7, 8, 9]]  # the same, with 1 and 4 swapped
+    assert read(line_model, toward_four) == "463"
+    assert read(line_model, toward_one) == "163"
+    line_model.card.data["segmentation_opinion_weight"] = 0.0
+    try:
+        assert read(line_model, toward_one) == "463"
+    finally:
+        line_model.card.data["segmentation_opinion_weight"] = weight
