@@ -5,6 +5,10 @@ without TensorFlow's converter).
     python -m digitkiosk.train.line_ensemble RUN1/linenet.keras [RUN2/linenet.keras ...] \
         [--data ../shared/data/orand_car_a] [--out runs/line_pair] [--version 1.1.0]
 
+A member may also be an int8 line model (`models/linenet.tflite`): it stands for every member it
+holds, read back as float Keras models (`line_unpack.py`), so a shipped ensemble can grow by new
+members after the old members' `.keras` files are gone.
+
 The nets (each trained by `line_fit.py` with its own seed) read the same 32x160 field into the
 same 40 steps; the ensemble averages their logits step by step, which is the normalised geometric
 mean of their softmax outputs, and is exported as one int8 `.tflite` with one card: one file to
@@ -33,10 +37,17 @@ def average(paths: list[str], combine: str = "mean"):
     """The members' Keras models → one model whose output is the mean of their logits
     (`combine="mean"`), or all of their logits stacked, (K, T, C), for the device to decode each
     and choose among (`"vote"` or `"posterior"`, the card's `decode`: `device/ctc.py`). One member:
-    that model."""
+    that model. A `.tflite` path stands for every member it holds (`line_unpack.py`)."""
     import keras
 
-    members = [keras.models.load_model(p, compile=False) for p in paths]
+    from .line_unpack import members_from_tflite
+
+    members = []
+    for p in paths:
+        if Path(p).suffix == ".tflite":
+            members.extend(members_from_tflite(p))
+        else:
+            members.append(keras.models.load_model(p, compile=False))
     if len(members) == 1:
         return members[0]
     shapes = {tuple(m.input.shape[1:]) for m in members} | {tuple(m.output.shape[1:]) for m in members}
@@ -55,16 +66,22 @@ def average(paths: list[str], combine: str = "mean"):
     return keras.Model(inputs, logits, name="linenet")
 
 
-TRAINING_KEYS = ("command", "host", "wall_time_s")
+TRAINING_KEYS = ("command", "host", "wall_time_s", "unpacked_from")
 
 
-def _fit_record(member: str) -> dict:
-    """The training record `line_fit.py --no-export` wrote beside a member ({} when none)."""
-    path = Path(member).with_name(FIT_RECORD)
+def _fit_records(member: str) -> list[dict]:
+    """The training record `line_fit.py --no-export` wrote beside a member ({} when none); for an
+    int8 line model, its card's record of each member it holds."""
+    if Path(member).suffix == ".tflite":
+        try:
+            card = json.loads(Path(member).with_suffix(".json").read_text())
+            return [dict(r, unpacked_from=member) for r in card["training"]["members"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return [{"unpacked_from": member}]
     try:
-        return json.loads(path.read_text())
+        return [json.loads(Path(member).with_name(FIT_RECORD).read_text())]
     except (OSError, ValueError):
-        return {}
+        return [{}]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"digitkiosk-train: error: no such line model: {', '.join(missing)}", file=sys.stderr)
         return 2
-    model = average(args.members, args.combine)
-    records = [_fit_record(p) for p in args.members]
+    try:
+        model = average(args.members, args.combine)
+    except ValueError as e:  # UnpackError, or a file the interpreter cannot read
+        print(f"digitkiosk-train: error: {e}", file=sys.stderr)
+        return 2
+    records = [r for p in args.members for r in _fit_records(p)]
     train, val = load_fields(args.data)
     bank = StripBank.from_fields(train)
     x_repr, _ = epoch_lines(train, bank, 200, 1, np.random.default_rng(args.seed + 1))

@@ -294,7 +294,7 @@ def main() -> None:
         for i, c in enumerate(crops):
             files.append(f"{tmp}/{i:05d}.png")
             cv2.imwrite(files[-1], c)
-        single = run_predict(files, args.model, single=True)
+        single = run_predict(files, args.model, single=True, line_model=args.line_model)
     answers = [o["digits"][0]["digit"] if o.get("digits") else "" for o in single]
     top1 = [str(o["digits"][0]["top3"][0][0]) if o.get("digits") else "" for o in single]
 
