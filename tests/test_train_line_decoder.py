@@ -25,31 +25,33 @@ def test_the_bundled_cards_figures_are_what_the_tool_measures(measured: dict):
     assert measured["members"] == card["members"] > 1
     figures = card["metrics"]["decoders"]
     assert {k: measured[k] for k in ("vote", "posterior")} == {k: figures[k] for k in ("vote", "posterior")}
-    assert card["decode"] == "posterior"
-    # the choice: the decoder the card names reads the validation fields at least as well
+    # the choice: the decoder the card names reads the validation fields at least as well as
+    # every other (linenet 1.2.0: vote 89.81%, posterior 89.32%; 1.1.1: posterior)
     key = ("amounts_exactly_right", "digits_right")
-    assert [figures["posterior"][k] for k in key] >= [figures["vote"][k] for k in key]
-    assert figures["posterior"]["amounts_exactly_right"] >= 0.88  # README: 88.83% of 206
+    chosen = [figures[card["decode"]][k] for k in key]
+    assert all(chosen >= [figures[name][k] for k in key] for name in ("vote", "posterior"))
+    assert figures[card["decode"]]["amounts_exactly_right"] >= 0.89  # README: 89.81% of 206
 
 
 def test_a_reissued_card_keeps_the_model_and_loads_with_its_decoder(
     tmp_path: Path, shared_data: Path, capsys
 ):
     src = default_line_model_path().with_suffix(".json")
-    code = line_decoder.main([str(src), "--decode", "vote", "--version", "9.9.9", "--out", str(tmp_path),
+    other = "posterior" if json.loads(src.read_text())["decode"] == "vote" else "vote"
+    code = line_decoder.main([str(src), "--decode", other, "--version", "9.9.9", "--out", str(tmp_path),
                               "--data", str(shared_data / "orand_car_a")])  # fmt: skip
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     card = json.loads((tmp_path / "linenet.json").read_text())
     old = json.loads(src.read_text())
     assert printed["card"] == str(tmp_path / "linenet.json")
-    assert card["decode"] == "vote" and card["version"] == "9.9.9" and card["sha256"] == old["sha256"]
+    assert card["decode"] == other and card["version"] == "9.9.9" and card["sha256"] == old["sha256"]
     assert (tmp_path / "linenet.tflite").read_bytes() == default_line_model_path().read_bytes()
-    assert card["metrics"]["decoders"]["vote"] == printed["vote"] and card["changes"].startswith(
+    assert card["metrics"]["decoders"][other] == printed[other] and card["changes"].startswith(
         "9.9.9: linenet"
     )
     model = load_line_model(tmp_path / "linenet.json", policy=TrustPolicy(tmp_path, allow_unsigned=True))
-    assert model.decoder == "vote"
+    assert model.decoder == other
 
 
 def test_bad_use_is_one_line(tmp_path: Path, shared_data: Path, capsys):
