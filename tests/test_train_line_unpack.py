@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from digitkiosk.device.backends import get_backend
+from digitkiosk.device.outputs import LOGITS
+from digitkiosk.device.runner import Runner
 from digitkiosk.train import line_ensemble
 from digitkiosk.train.line_data import load_fields, prepared
 from digitkiosk.train.line_unpack import LAYERS, UnpackError, convolutions, members_from_tflite
@@ -21,18 +23,10 @@ LINE_MODEL = MODELS_DIR / "linenet.tflite"
 
 
 def _int8_logits(path: Path, x: np.ndarray) -> np.ndarray:
-    """The file's own answer, dequantized: (fields, members, steps, labels)."""
-    interpreter = get_backend("auto").interpreter(path.read_bytes())
-    interpreter.allocate_tensors()
-    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    (in_scale, in_zero), (out_scale, out_zero) = inp["quantization"], out["quantization"]
-    answers = []
-    for line in x:
-        q = np.clip(np.rint(line[None] / in_scale + in_zero), -128, 127).astype(np.int8)
-        interpreter.set_tensor(inp["index"], q)
-        interpreter.invoke()
-        answers.append((interpreter.get_tensor(out["index"]).astype(np.float32) - out_zero) * out_scale)
-    return np.concatenate(answers)
+    """The file's own answer through the device's runner, dequantized: (fields, members, steps, labels)."""
+    runner = Runner(get_backend("auto").interpreter(path.read_bytes()), LOGITS)
+    scale, zero = runner.output_details["quantization"]
+    return (runner.raw(x).astype(np.float32) - zero) * scale
 
 
 def test_the_unpacked_members_answer_what_the_int8_file_answers(shared_data: Path):

@@ -33,11 +33,9 @@ def _dequantized(tensor: dict, values: np.ndarray) -> np.ndarray:
     scales, zeros = np.asarray(q["scales"], np.float64), np.asarray(q["zero_points"], np.float64)
     if scales.size == 0:
         return values.astype(np.float32)
-    axis = q.get("quantized_dimension", 0)
-    shape = [1] * values.ndim
-    shape[axis] = -1
-    if scales.size == 1:
-        shape = [1] * values.ndim
+    shape = [1] * values.ndim  # one scale for the tensor, or one per channel along its axis
+    if scales.size > 1:
+        shape[q.get("quantized_dimension", 0)] = -1
     return ((values.astype(np.float64) - zeros.reshape(shape)) * scales.reshape(shape)).astype(np.float32)
 
 
