@@ -149,6 +149,35 @@ def widest_gap(ink: np.ndarray, band: tuple[int, int]) -> float:
     return float((np.diff(inked) - 1).max()) / max(1, band[1] - band[0])
 
 
+def _even_light(gray: np.ndarray) -> np.ndarray:
+    """A picture less its own background (its median over a window of a fifth of its shorter
+    side, which strokes do not move), around mid-grey: uneven light evened out. `ink_of` measures
+    ink from the paper's one level, so a shadow across a photo of a page, or the dark table
+    around the sheet, was ink to it: a band of "writing" as tall as the photo, which as_field
+    then read as one field (a photo of two lines of numbers read as a "4")."""
+    g = np.asarray(gray)
+    if g.dtype != np.uint8:
+        g = np.clip(g, 0, 255).astype(np.uint8)
+    k = max(3, (min(g.shape[:2]) // 5) | 1)
+    background = cv2.medianBlur(g, k)
+    return np.clip(g.astype(np.int16) - background.astype(np.int16) + 128, 0, 255).astype(np.uint8)
+
+
+# Marks of fewer pixels than this (at WORK_SIDE) are specks, dust or grain, not writing: a few of
+# them between two lines of numbers hid the blank rows that tell the lines apart (`one_line`).
+SPECK_PX = 5
+
+
+def _without_specks(ink: np.ndarray) -> np.ndarray:
+    """`ink_of` a picture with its specks (marks of fewer than SPECK_PX inked pixels) cleared."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((ink >= 0.5).astype(np.uint8), connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] < SPECK_PX
+    small[0] = False  # the paper
+    if not small.any():
+        return ink
+    return np.where(small[labels], 0.0, ink).astype(ink.dtype)
+
+
 def as_field(gray: np.ndarray) -> tuple[np.ndarray, int, float] | None:
     """A 2-D gray picture too large to be a field at its own size → (the field to read, the row of
     the picture it starts at, the scale it was brought to), where its writing is one line across
@@ -161,7 +190,8 @@ def as_field(gray: np.ndarray) -> tuple[np.ndarray, int, float] | None:
     # turned down in about a millisecond (at full size, its ink alone took 13 ms).
     f = min(1.0, WORK_SIDE / min(gray.shape[:2]))
     work = gray if f == 1.0 else cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-    ink = ink_of(work)
+    ink = ink_of(_even_light(work))
+    ink = None if ink is None else _without_specks(ink)
     band = None if ink is None else _band(ink)
     if band is None or not one_line(ink, band) or writing_across(ink, band) < WRITING_ACROSS:
         return None

@@ -275,7 +275,7 @@ class Recognizer:
         # (`touching.py`); not for a field, which `read_field` reads with the line model itself.
         if touching and self.line_model is not None and found.gray is not None:
             digits, separators, from_line = reread_touching(
-                self.line_model, found.gray, digits, separators, numbers
+                self.line_model, found.gray, digits, separators, numbers, found.lines
             )
         if paper and digits:
             # The digits segmentation cut (not those the line model read whole) as answers: by the

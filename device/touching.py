@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 # (with 0.25 its edge was read as a trailing "1" in about a third of 40 scenes).
 MARGIN_Y = 0.2
 MARGIN_X = 0.12
+# An erased line counts as the box or underline of a number where it reaches this far (fraction
+# of the digits' height) beyond the number's marks (`_lines_around`).
+LINE_BEYOND = 0.1
 # A mark at least this wide for its height may be touching digits (0.9: 81.9% of the digits of
 # touching scenes, 1.0: 85.3%, 1.1: 84.4%, with the replacement rule's first form, below).
 WIDE = 1.0
@@ -78,16 +81,59 @@ def number_box(marks: list[FoundDigit], shape: tuple[int, int]) -> tuple[int, in
     )
 
 
+def _lines_around(
+    lines: np.ndarray | None, marks: list[FoundDigit], box: tuple[int, int, int, int]
+) -> np.ndarray | None:
+    """The erased lines in a number's crop (`box`) that reach beyond its marks at the left or
+    right (by more than LINE_BEYOND of their height): the box drawn around it, its underline.
+    Not those within: there the erased "line" may have been the digits' own strokes (the bases
+    of touching digits in a row, straight enough to pass for a line), which painted over cut
+    the digits the line model is to read ("1663" read "169")."""
+    if lines is None:
+        return None
+    import cv2
+
+    x0, y0, x1, y1 = box
+    crop = lines[y0:y1, x0:x1].astype(np.uint8)
+    if not crop.any():
+        return None
+    left = min(m.box[0] for m in marks) - x0
+    right = max(m.box[0] + m.box[2] for m in marks) - x0
+    beyond = LINE_BEYOND * max(m.box[3] for m in marks)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(crop, connectivity=8)
+    x, w = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH]
+    keep = (x < left - beyond) | (x + w > right + beyond)
+    keep[0] = False
+    return keep[labels]
+
+
+def without_lines(crop: np.ndarray, lines: np.ndarray | None) -> np.ndarray:
+    """A number's crop with the printed lines segmentation erased (and their blurred fringe)
+    painted as its paper: the line model learnt fields without a box around the writing, and
+    read the side of a box drawn around a number as a trailing "1", an underline touching the
+    digits as part of them."""
+    if lines is None or not lines.any():
+        return crop
+    import cv2
+
+    fringe = cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    out = crop.copy()
+    out[fringe] = np.median(crop)  # most of a number's crop is paper
+    return out
+
+
 def reread_touching(
     model: LineModel,
     gray: np.ndarray,
     digits: list[DigitReading],
     separators: list[str],
     numbers: list[Number],
+    lines: np.ndarray | None = None,
 ) -> tuple[list[DigitReading], list[str], set[int]]:
     """The reading (`digits`, `separators` between them) with each touching number replaced by
     what the line model reads there, where it reads any digit → (digits, separators, indices of
-    the digits the line model read)."""
+    the digits the line model read). `lines`: the picture's printed lines that segmentation
+    erased (`Segmentation.lines`), left out of the crops."""
     from .ctc import rescored_decode
     from .line_reader import line_digits, prepare_line
     from .readings import Reading
@@ -98,7 +144,8 @@ def reread_touching(
     crops = []
     for n in todo:
         x0, y0, x1, y1 = number_box(n.marks, gray.shape[:2])
-        crops.append((x0, y0, gray[y0:y1, x0:x1]))
+        printed = _lines_around(lines, n.marks, (x0, y0, x1, y1))
+        crops.append((x0, y0, without_lines(gray[y0:y1, x0:x1], printed)))
     lines = [prepare_line(c) for _, _, c in crops]
     probs = model.probs(np.stack(lines))
     # Each digit with the separator before it: a number's replacement keeps the one before it.

@@ -1,5 +1,5 @@
-"""The line trainer's askew lines (`line_data._tilt`, `line_fit --tilt`): what they turn and
-slant, and by how much."""
+"""The line trainer's lines: askew ones (`line_data._tilt`, `line_fit --tilt`), what they turn and
+slant, and by how much; and lines of real pen digits (`StripBank.add_pen`, `line_fit --pen`)."""
 
 from __future__ import annotations
 
@@ -42,3 +42,54 @@ def test_no_tilt_leaves_the_line_as_it_is():
     a = _look(ink, np.random.default_rng(3))
     b = _look(ink, np.random.default_rng(3), tilt=0.0)
     np.testing.assert_array_equal(a, b)  # the recipe without --tilt draws the same lines as before
+
+
+def _row_run(strips: list[np.ndarray]) -> float:
+    """The median length of the runs of ink (> 0.3) along the strips' rows."""
+    runs = []
+    for strip in strips:
+        for row in (strip > 0.3).astype(np.int8):
+            edges = np.diff(np.concatenate([[0], row, [0]]))
+            runs += list(np.nonzero(edges == -1)[0] - np.nonzero(edges == 1)[0])
+    return float(np.median(runs))
+
+
+def test_pen_digits_become_thin_strips_and_about_3_lines_in_20():
+    from digitkiosk.train import line_data
+    from digitkiosk.train.data import load_mnist
+    from digitkiosk.train.pendigits import load_jsonl
+
+    from .conftest import SHARED_DATA
+
+    rng = np.random.default_rng(4)
+    records = load_jsonl(SHARED_DATA / "unipen" / "train.jsonl")[:60]
+    tap = {"label": 1, "strokes": [np.array([[5.0, 5.0]])]}  # a single point: no digit, skipped
+    bank = line_data.StripBank()
+    bank.add_pen([*records, tap], rng)
+    strips = [(d, s) for d in range(10) for s in bank.pen[d]]
+    assert len(strips) == 60 and sorted({d for d, _ in strips}) == sorted({r["label"] for r in records})
+    for _, s in strips:
+        rows = np.nonzero(s.max(axis=1) > 0.15)[0]
+        assert s.shape[0] == LINE_HEIGHT and 18 <= rows[-1] - rows[0] + 1 <= 29
+    # A ballpoint's stroke, thinner than MNIST's: the typical run of ink along a row.
+    mnist = line_data.StripBank()
+    mnist.add_mnist(load_mnist(SHARED_DATA / "mnist").x_train[:60], np.zeros(60, int), rng)
+    assert _row_run([s for _, s in strips]) <= 2 < _row_run(mnist.mnist[0])
+
+    # Lines from a bank with cheque digits, MNIST and pen digits: about 3 in 20 are of pen digits.
+    class Counted(list):
+        reads = 0
+
+        def __getitem__(self, i):
+            Counted.reads += 1
+            return super().__getitem__(i)
+
+    bank.digits = bank.mnist = [[np.ones((LINE_HEIGHT, 8), np.float32)] for _ in range(10)]
+    bank.pen = Counted([[s for _, s in strips]] * 10)
+    bank.lengths = [1]
+    pen_lines = 0
+    for _ in range(2000):
+        before = Counted.reads
+        line_data.synthetic_line(bank, rng)
+        pen_lines += Counted.reads > before + 1  # bank.pen[0] is looked at for every line
+    assert 0.12 < pen_lines / 2000 < 0.18

@@ -73,19 +73,40 @@ class StripBank:
     # MNIST training digits as strips (`add_mnist`): lines of them teach clean, thick, single
     # digits and numbers written on plain paper, which a picture of a digit or two also is.
     mnist: list[list[np.ndarray]] = field(default_factory=lambda: [[] for _ in range(10)])
+    # Real pen digits (`add_pen`), drawn with a thin to medium pen: the camera reads numbers
+    # written with a ballpoint, whose strokes at line height are a pixel or two wide, where the
+    # cheque and MNIST digits are two to four.
+    pen: list[list[np.ndarray]] = field(default_factory=lambda: [[] for _ in range(10)])
 
     def add_mnist(self, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
         for image, label in zip(images, labels, strict=True):
-            ys, xs = np.nonzero(image > 40)
-            if len(ys) == 0:
+            self._add_glyph(self.mnist, image.astype(np.float32) / 255.0, image > 40, int(label), rng)
+
+    def add_pen(self, records: list[dict], rng: np.random.Generator) -> None:
+        """Records as `pendigits.load_jsonl` gives them (strokes parsed)."""
+        from digitkiosk.device.errors import InputError
+        from digitkiosk.device.strokes import render_ink
+
+        for rec in records:
+            try:
+                ink = render_ink(rec["strokes"], width_ratio=float(rng.uniform(0.03, 0.09)))
+            except InputError:  # a tap: no digit to paste
                 continue
-            glyph = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255.0
-            h = int(rng.integers(18, 29))
-            w = max(2, round(glyph.shape[1] * h / glyph.shape[0]))
-            strip = np.zeros((LINE_HEIGHT, w + 2), np.float32)
-            top = (LINE_HEIGHT - h) // 2
-            strip[top : top + h, 1 : w + 1] = cv2.resize(glyph, (w, h), interpolation=cv2.INTER_AREA)
-            self.mnist[int(label)].append(strip)
+            self._add_glyph(self.pen, ink, ink > 0.15, int(rec["label"]), rng)
+
+    @staticmethod
+    def _add_glyph(into: list[list[np.ndarray]], ink: np.ndarray, mask: np.ndarray, label: int, rng) -> None:
+        """A digit's ink (float, 0..1), cut to `mask`'s box, as a strip 18-28 rows tall."""
+        ys, xs = np.nonzero(mask)
+        if len(ys) == 0:
+            return
+        glyph = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32)
+        h = int(rng.integers(18, 29))
+        w = max(2, round(glyph.shape[1] * h / glyph.shape[0]))
+        strip = np.zeros((LINE_HEIGHT, w + 2), np.float32)
+        top = (LINE_HEIGHT - h) // 2
+        strip[top : top + h, 1 : w + 1] = cv2.resize(glyph, (w, h), interpolation=cv2.INTER_AREA)
+        into[label].append(strip)
 
     @classmethod
     def from_fields(cls, fields: list[Field]) -> StripBank:
@@ -151,11 +172,18 @@ def _paste(canvas: np.ndarray, piece: np.ndarray, x: int) -> None:
 
 def synthetic_line(bank: StripBank, rng: np.random.Generator, tilt: float = 0.0) -> tuple[np.ndarray, str]:
     """One made-up amount: (LINE_HEIGHT, LINE_WIDTH) prepared line, its digits (`tilt`: `_look`)."""
-    use_mnist = bool(bank.mnist[0]) and rng.random() < 0.2
-    n = int(rng.integers(1, 7)) if use_mnist else int(rng.choice(bank.lengths)) + int(rng.integers(-1, 2))
+    r = rng.random()
+    # 1 line in 5 of MNIST digits, and (with `add_pen`) 3 in 20 of pen digits: numbers of 1-6
+    # digits on plain paper, as in a picture; the rest of the cheques' own digits.
+    source = bank.digits
+    if bank.mnist[0] and r < 0.2:
+        source = bank.mnist
+    elif bank.pen[0] and r >= 0.85:
+        source = bank.pen
+    plain = source is not bank.digits
+    n = int(rng.integers(1, 7)) if plain else int(rng.choice(bank.lengths)) + int(rng.integers(-1, 2))
     n = int(np.clip(n, 1, 8))
     text = "".join(str(int(d)) for d in rng.integers(0, 10, n))
-    source = bank.mnist if use_mnist else bank.digits
     pieces: list[tuple[np.ndarray, int]] = []  # (strip, offset from the previous strip's end)
     # Real fields are often cut through their first or last digit (the amount box is tight):
     # so are some made-up ones, the cut digit still read.

@@ -123,6 +123,11 @@ def fit(args: argparse.Namespace, out: Path) -> dict:
 
         mnist = load_mnist(args.mnist_data)
         bank.add_mnist(mnist.x_train[: args.mnist], mnist.y_train[: args.mnist], rng)
+    if args.pen:
+        from .pendigits import load_jsonl
+
+        records = load_jsonl(args.pen_data)
+        bank.add_pen([records[i] for i in rng.permutation(len(records))[: args.pen]], rng)
     x_val = prepared(val).astype(np.float32)[..., None] / 255.0
     t_val = [f.text for f in val]
 
@@ -270,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real-repeat", type=int, default=3, help="each real training line per epoch")
     ap.add_argument("--mnist", type=int, default=0, help="MNIST training digits pasted into 1 line in 5")
     ap.add_argument("--mnist-data", default="../shared/data/mnist")
+    ap.add_argument("--pen", type=int, default=0, help="real pen digits pasted into 3 lines in 20")
+    ap.add_argument("--pen-data", default="../shared/data/unipen/train.jsonl",
+                    help="their file (not the pendigits writers: the camera bench's digits)")  # fmt: skip
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--dropout", type=float, default=0.2)

@@ -42,6 +42,9 @@ class Segmentation:
     # The picture's gray, in the boxes' coordinates: touching numbers are read again from it by
     # the line model (`touching.py`).
     gray: np.ndarray | None = field(default=None, repr=False)
+    # The pixels of `gray` that were printed lines (underlines, box borders, ruled lines) which
+    # segmentation erased, or None: the line model reads a number's crop with them as paper.
+    lines: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def layout(self) -> str:

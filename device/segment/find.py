@@ -26,6 +26,7 @@ from .marks import (
     MIN_DIGIT_PX,
     MIN_HEIGHT,
     OVERSEGMENT_WIDTH,
+    PICTURE_MAX_WIDTH,
     _Blob,
     _blobs,
     _candidate_cuts,
@@ -105,20 +106,22 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
         return Segmentation([], [], full_mask, "no digits found")
     widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     erased = None
+    lines = None  # the ink that was printed lines, erased
     if (widths > HLINE_LENGTH * typical).any() or (heights > VLINE_LENGTH * typical).any():
         mask = mask.copy()  # the threshold view keeps showing what was thresholded
         changed = _erase_frames(mask, labels, stats, typical)
         erased = np.zeros(mask.shape, np.uint8)
         changed = _remove_lines(mask, typical, erased) or changed
         if changed:
+            lines = (ink.mask > 0) & (mask == 0)
             labels, stats = _components(mask)
             typical = _typical_height(stats, min_px, mask.shape, FIELD_MAX_WIDTH if pad else 2.5)
             if typical is None:
                 return Segmentation([], [], full_mask, "no digits found")
-    blobs = _blobs(labels, stats, typical, erased, FIELD_MAX_WIDTH if pad else 2.5)
+    blobs = _blobs(labels, stats, typical, erased, FIELD_MAX_WIDTH if pad else PICTURE_MAX_WIDTH)
     if len(blobs) > 4 * MAX_DIGITS:
         return Segmentation([], [], full_mask, "too cluttered")
-    wide = FIELD_MAX_WIDTH if pad else 3.0
+    wide = FIELD_MAX_WIDTH if pad else PICTURE_MAX_WIDTH
     blobs = [b for b in _merge_fragments(blobs, typical) if _is_digit(b, typical, min_px, wide)]
     if len(blobs) > MAX_DIGITS:
         return Segmentation([], [], full_mask, "too cluttered")
@@ -153,7 +156,9 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
                     gap = b.x0 - line[i - 1].x1
                     separators.append(" " if gap > WORD_GAP * line_h else "")
             digits.append(digit)
-    return Segmentation(digits, separators, full_mask, gray=whole)
+    if lines is not None:
+        lines = _mask_in_input(lines.astype(np.uint8), (full_h, full_w), (ox, oy), (w0, h0)) > 0
+    return Segmentation(digits, separators, full_mask, gray=whole, lines=lines)
 
 
 def _found(

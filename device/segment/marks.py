@@ -48,8 +48,12 @@ MAX_CUTS = 6
 MIN_SEGMENT = 0.2
 MAX_SEGMENT = 1.3
 # In a field, a mark may be this many times as wide as the writing is tall (digits touching in a
-# row, cut by over-segmentation); elsewhere such a mark is an object, not writing.
+# row, cut by over-segmentation) ...
 FIELD_MAX_WIDTH = 6.0
+# ... and in a photo or camera frame this wide: a number of up to about six digits written
+# touching, which the line model reads whole (`touching.py`). Wider is an object, not writing.
+# (At 2.5, numbers of three or four touching digits were dropped whole from the camera's view.)
+PICTURE_MAX_WIDTH = 4.5
 
 
 @dataclass

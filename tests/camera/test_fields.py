@@ -21,6 +21,8 @@ from digitkiosk.device.fields import (
 )
 from digitkiosk.device.line_reader import line_ink, pad_line, prepare_line
 from digitkiosk.device.recognizer import Recognizer
+from digitkiosk.train.photo import random_look
+from digitkiosk.train.scenes import make_scene
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +80,8 @@ def test_a_large_picture_of_one_line_is_brought_to_a_field():
     y0, y1 = writing_band(big)
     assert y1 - y0 > LARGEST_BAND
     field, top, scale = as_field(big)
-    assert is_field(field) and 0 <= top < y0 and scale == pytest.approx(TYPICAL_BAND / (y1 - y0))
+    # (as_field finds the band on the picture with its light evened out: within a few rows of this)
+    assert is_field(field) and 0 <= top < y0 and scale == pytest.approx(TYPICAL_BAND / (y1 - y0), rel=0.05)
     band = writing_band(field)
     assert abs((band[1] - band[0]) - TYPICAL_BAND) <= 3
     # Not a field: a page of two lines, and writing no taller than a field's
@@ -137,3 +140,26 @@ def test_real_cheque_amounts_scanned_at_three_times_the_resolution(
         assert x >= 0 and x + w <= big.shape[1] + 1
         assert y >= 0 and y + h <= big.shape[0] + 1
         assert h >= 0.6 * (y1 - y0)
+
+
+def test_photos_of_pages_with_shadows_and_specks_are_fewer_times_taken_for_a_field(mnist_bank, pen_bank):
+    """Camera-like photos of a page (two lines of numbers, a shadow, uneven light, specks; the
+    camera benchmark's scenes): `as_field` measured their ink from one paper level, so a shadow
+    or the table around the sheet was "writing" filling the photo, and specks hid the blank rows
+    between two lines; the photo was then read whole as one field ("25 839 / 1802" read "4").
+    With the light evened out and the specks left out, 12 of these 40 are still taken for a field
+    (two lines joined by a box or an underline between them; measured), 17 before."""
+    from digitkiosk.device import fields
+
+    rng = np.random.default_rng(11)
+    taken = before = 0
+    for i in range(40):
+        bank = mnist_bank if i % 2 else pen_bank
+        scene, _ = make_scene(bank, rng, look=random_look(rng, dark_ink=i % 4 < 2))
+        gray = scene.image if scene.image.ndim == 2 else cv2.cvtColor(scene.image, cv2.COLOR_BGR2GRAY)
+        taken += as_field(gray) is not None
+        with pytest.MonkeyPatch.context() as mp:  # as before: one paper level, specks and all
+            mp.setattr(fields, "_even_light", lambda g: g)
+            mp.setattr(fields, "_without_specks", lambda ink: ink)
+            before += as_field(gray) is not None
+    assert taken <= 13 and before >= taken + 4, (taken, before)
