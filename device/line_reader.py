@@ -41,6 +41,10 @@ LINE_WIDTH = 160  # 99% of the development fields are narrower at this height; w
 LINE_PREP_ID = "line-h32-w160-v1"
 BLANK_LABEL = "blank"
 DEFAULT_LINE_MODEL = "linenet.tflite"
+# What a line model reads: fields (a cheque's amount box, a form's cell, a single-digit crop) and
+# the numbers in photos and camera frames whose digits touch (`touching.py`).
+FIELDS, PICTURES = "fields", "pictures"
+JOBS = (FIELDS, PICTURES)
 
 
 def line_ink(image: np.ndarray, max_width: int | None = LINE_WIDTH, close: bool = True) -> np.ndarray:
@@ -98,12 +102,22 @@ class LineModel:
         shape = self.runner.output_details["shape"]
         return int(shape[1]) if len(shape) == 4 else 1
 
-    def probs(self, lines: np.ndarray) -> np.ndarray:
+    def job_members(self, job: str = FIELDS) -> list[int]:
+        """The members that read for `job` (JOBS): the card's `members_by_job` says, where it
+        names the job; every member otherwise. Members trained on cheque amounts read fields
+        best, members that also saw pen numbers read the numbers in photos best (README,
+        "Measured figures"): one file, one interpreter call, each job decoded from its own."""
+        named = (self.card.data.get("members_by_job") or {}).get(job)
+        return list(range(self.members)) if named is None else [int(i) for i in named]
+
+    def probs(self, lines: np.ndarray, job: str = FIELDS) -> np.ndarray:
         """(N, LINE_HEIGHT, LINE_WIDTH) prepared lines → (N, K, T, C) per-member per-step
-        probabilities (K = `members`)."""
+        probabilities of the K members that read for `job` (`job_members`)."""
         lines = np.asarray(lines, np.float32).reshape(-1, LINE_HEIGHT, LINE_WIDTH)
         out = self.runner.predict(lines)
-        return out.reshape(len(lines), self.members, -1, len(self.card.labels))
+        out = out.reshape(len(lines), self.members, -1, len(self.card.labels))
+        members = self.job_members(job)
+        return out if len(members) == self.members else out[:, members]
 
     @property
     def decoder(self) -> str:
@@ -175,18 +189,39 @@ def line_model_from(
     trust = package.verify(policy or TrustPolicy())
     runner, backend_name = open_runner(card, package.model_bytes, package.model_path, backend, num_threads)
     model = LineModel(package, runner, backend_name, trust, card.labels.index(BLANK_LABEL))
-    try:
-        empty = model.probs(np.zeros((1, LINE_HEIGHT, LINE_WIDTH), np.float32))[0]
-    except (ValueError, RuntimeError) as e:
-        raise SelfTestFailedError(
-            f"self-test failed: {package.model_path} does not run ({_first_line(e)})"
-        ) from None
-    if not np.isfinite(empty).all() or np.abs(empty.sum(axis=-1) - 1.0).max() > 0.05:
-        raise SelfTestFailedError(f"self-test failed: {package.model_path} does not output probabilities")
-    if model.decode(empty):
-        raise SelfTestFailedError(f"self-test failed: {package.model_path} reads digits on an empty field")
+    _check_jobs(model, package.model_path)
+    for job in JOBS:
+        _self_test(model, package.model_path, job)
     log.info("loaded line model %s %s (%s)", card.name, card.version, trust)
     return model
+
+
+def _self_test(model: LineModel, path: Path, job: str) -> None:
+    """An empty line, read by the members of `job`: probabilities, and no digit."""
+    try:
+        empty = model.probs(np.zeros((1, LINE_HEIGHT, LINE_WIDTH), np.float32), job)[0]
+    except (ValueError, RuntimeError) as e:
+        raise SelfTestFailedError(f"self-test failed: {path} does not run ({_first_line(e)})") from None
+    if not np.isfinite(empty).all() or np.abs(empty.sum(axis=-1) - 1.0).max() > 0.05:
+        raise SelfTestFailedError(f"self-test failed: {path} does not output probabilities")
+    if model.decode(empty):
+        raise SelfTestFailedError(f"self-test failed: {path} reads digits on an empty field")
+
+
+def _check_jobs(model: LineModel, path: Path) -> None:
+    """The card's `members_by_job`, if any: each named job (JOBS) one or more distinct members of
+    the file. ModelError (one line) otherwise."""
+    named = model.card.data.get("members_by_job")
+    if named is None:
+        return
+    if not isinstance(named, dict) or not set(named) <= set(JOBS):
+        raise ModelError(f"line model {path}: members_by_job must name jobs among {', '.join(JOBS)}")
+    for job, members in named.items():
+        ok = isinstance(members, list) and members and len(set(members)) == len(members)
+        if not ok or not all(isinstance(i, int) and 0 <= i < model.members for i in members):
+            raise ModelError(
+                f"line model {path}: members_by_job[{job!r}] must list distinct members 0-{model.members - 1}"
+            )
 
 
 def open_line_model(

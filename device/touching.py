@@ -135,7 +135,7 @@ def reread_touching(
     the digits the line model read). `lines`: the picture's printed lines that segmentation
     erased (`Segmentation.lines`), left out of the crops."""
     from .ctc import rescored_decode
-    from .line_reader import line_digits, prepare_line
+    from .line_reader import PICTURES, line_digits, prepare_line
     from .readings import Reading
 
     todo = [n for n in numbers if n.touching]
@@ -147,7 +147,7 @@ def reread_touching(
         printed = _lines_around(lines, n.marks, (x0, y0, x1, y1))
         crops.append((x0, y0, without_lines(gray[y0:y1, x0:x1], printed)))
     lines = [prepare_line(c) for _, _, c in crops]
-    probs = model.probs(np.stack(lines))
+    probs = model.probs(np.stack(lines), PICTURES)
     # Each digit with the separator before it: a number's replacement keeps the one before it.
     before = ["", *separators]
     weight = float(model.card.data.get("segmentation_opinion_weight", 0.0))

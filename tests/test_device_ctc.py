@@ -193,7 +193,32 @@ def test_the_card_names_the_decoder(tmp_path):
     with pytest.raises(ModelError, match="decode must be one of vote, posterior, not 'beam'") as e:
         load_line_model(_card_with(tmp_path, decode="beam"), policy=policy)
     assert "\n" not in str(e.value)
-    assert model.probs(np.zeros((1, LINE_HEIGHT, LINE_WIDTH), np.float32)).shape[1] == model.members
+    probs = model.probs(np.zeros((1, LINE_HEIGHT, LINE_WIDTH), np.float32))
+    assert probs.shape[1] == len(model.job_members())
+
+
+def test_the_card_says_which_members_read_which_job(tmp_path):
+    """`members_by_job`: fields read by some members of the file, the numbers in pictures by
+    others, from one interpreter call; without it every member reads everything; a card that
+    names a job the device does not know, or members the file does not hold, is refused in one
+    line."""
+    from digitkiosk.device.line_reader import FIELDS, PICTURES
+
+    policy = TrustPolicy(tmp_path / "keys", allow_unsigned=True)
+    lines = np.random.default_rng(0).random((2, LINE_HEIGHT, LINE_WIDTH)).astype(np.float32)
+    every = load_line_model(_card_with(tmp_path, members_by_job=None), policy=policy)
+    assert every.job_members(FIELDS) == every.job_members(PICTURES) == list(range(every.members))
+    everything = every.probs(lines)
+    assert every.members >= 3 and everything.shape[:2] == (2, every.members)
+    jobs = {FIELDS: [0, 2], PICTURES: [1]}
+    split = load_line_model(_card_with(tmp_path, members_by_job=jobs), policy=policy)
+    np.testing.assert_array_equal(split.probs(lines), everything[:, [0, 2]])  # fields: the default
+    np.testing.assert_array_equal(split.probs(lines, PICTURES), everything[:, [1]])
+    bad = ({"tables": [0]}, {PICTURES: []}, {PICTURES: [0, 0]}, {FIELDS: [every.members]}, [0, 1])
+    for members_by_job in bad:
+        with pytest.raises(ModelError, match="members_by_job") as e:
+            load_line_model(_card_with(tmp_path, members_by_job=members_by_job), policy=policy)
+        assert "\n" not in str(e.value)
 
 
 def test_a_second_opinion_chooses_among_the_members_readings_of_its_length():

@@ -54,3 +54,12 @@ def test_a_missing_file_is_one_line(tmp_path: Path, capsys):
     assert line_ensemble.main([str(tmp_path / "a.keras"), str(tmp_path / "b.keras")]) == 2
     err = capsys.readouterr().err
     assert "no such line model" in err and "Traceback" not in err
+
+
+def test_a_malformed_job_is_one_line(tmp_path: Path, capsys):
+    member = tmp_path / "a.keras"
+    member.write_bytes(b"not read: the jobs are checked first")
+    for spec in ("tables=0", "pictures=one", "pictures"):
+        assert line_ensemble.main([str(member), "--job", spec, "--out", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--job" in err and "Traceback" not in err, err

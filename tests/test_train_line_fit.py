@@ -38,9 +38,19 @@ def test_no_export_then_posterior_export_loads_on_the_device(tmp_path: Path):
     )
     card = json.loads((out / "linenet.json").read_text())
     assert card["output"]["shape"] == [1, 2, 40, 11] and card["decode"] == "posterior"
+    assert "members_by_job" not in card  # every member reads every job
     assert card["training"]["command"].startswith("python -m digitkiosk.train.line_ensemble ")
     assert [m["command"] for m in card["training"]["members"]] == [record["command"]] * 2
     model = load_line_model(out / "linenet.json", policy=TrustPolicy(out, allow_unsigned=True))
     assert model.members == 2 and model.decoder == "posterior"
     probs = model.probs(np.zeros((3, 32, 160), np.float32))
     assert probs.shape == (3, 2, 40, 11) and np.allclose(probs[:, 0], probs[:, 1])  # the same net twice
+
+    # --job: the first member reads fields, the second the numbers in pictures.
+    jobs = tmp_path / "jobs"
+    argv = [member, member, "--out", str(jobs), "--combine", "vote"]
+    assert line_ensemble.main([*argv, "--job", "fields=0", "--job", "pictures=1"]) == 0
+    card = json.loads((jobs / "linenet.json").read_text())
+    assert card["members_by_job"] == {"fields": [0], "pictures": [1]}
+    model = load_line_model(jobs / "linenet.json", policy=TrustPolicy(jobs, allow_unsigned=True))
+    assert model.members == 2 and model.probs(np.zeros((1, 32, 160), np.float32), "pictures").shape[1] == 1

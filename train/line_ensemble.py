@@ -84,6 +84,23 @@ def _fit_records(member: str) -> list[dict]:
         return [{}]
 
 
+def _jobs(specs: list[str]) -> dict[str, list[int]]:
+    """["fields=0,1", "pictures=2,3"] → {"fields": [0, 1], "pictures": [2, 3]}; ValueError
+    (one line) for a malformed one. The device checks the members against the file."""
+    from digitkiosk.device.line_reader import JOBS
+
+    jobs: dict[str, list[int]] = {}
+    for spec in specs:
+        job, _, members = spec.partition("=")
+        try:
+            jobs[job] = [int(i) for i in members.split(",")]
+        except ValueError:
+            raise ValueError(f"--job {spec!r}: expected JOB=I,J,... with member numbers") from None
+        if job not in JOBS:
+            raise ValueError(f"--job {spec!r}: the jobs are {', '.join(JOBS)}")
+    return jobs
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m digitkiosk.train.line_ensemble", description=__doc__)
     ap.add_argument("members", nargs="+", help="trained line models (RUN/linenet.keras)")
@@ -96,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="posterior (default): the device decodes each member and takes the members' "
                     "string they give the most probability (device/ctc.py); vote: the string most "
                     "members read; mean: one net answering the mean of the members' logits")  # fmt: skip
+    ap.add_argument("--job", action="append", default=[], metavar="JOB=I,J,...",
+                    help="the members (0-based, in the order given, a .tflite's all in place) that "
+                    "read for JOB (fields, pictures): the card's members_by_job; default every "
+                    "member for every job")  # fmt: skip
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     missing = [p for p in args.members if not Path(p).is_file()]
@@ -103,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"digitkiosk-train: error: no such line model: {', '.join(missing)}", file=sys.stderr)
         return 2
     try:
+        args.members_by_job = _jobs(args.job)
         model = average(args.members, args.combine)
     except ValueError as e:  # UnpackError, or a file the interpreter cannot read
         print(f"digitkiosk-train: error: {e}", file=sys.stderr)

@@ -206,6 +206,8 @@ def write_card(args: argparse.Namespace, result: dict, data: bytes, out: Path) -
         "kind": "line (CTC): one softmax per output step over the labels; greedy decode, blank last",
         "output_kind": LOGITS,
     }
+    if getattr(args, "members_by_job", None):  # line_ensemble --job: which members read what
+        card["members_by_job"] = args.members_by_job
     decoder = getattr(args, "combine", "vote")  # line_ensemble's members: the device's decoder
     if decoder in DECODERS and decoder != "vote":
         card["decode"] = decoder

@@ -58,7 +58,7 @@ def test_bundled_line_model_is_pinned_and_reads_nothing_on_empty_paper(line_mode
     assert line_model.trust == BUNDLED
     probs = line_model.probs(np.zeros((2, LINE_HEIGHT, LINE_WIDTH), np.float32))
     assert (
-        probs.shape == (2, line_model.members, 40, 11)
+        probs.shape == (2, len(line_model.job_members()), 40, 11)
         and line_model.members == line_model.card.data["members"]
     )
     blank = np.full((50, 150), 215, np.uint8)
@@ -96,9 +96,10 @@ def test_the_digit_models_opinion_mends_fields_and_breaks_none(
 ):
     """Every validation scan read as `predict` reads it, with the bundled card's
     `segmentation_opinion_weight` (0.25) and with the same model at 0 (the members choose alone):
-    measured 2 fields mended ("291" read "221", "49" read "48": the digit model sure of the digit
-    the members split on), none broken (README, "The digit model's opinion"). A weight that did
-    nothing would mend none; one that outweighed the line model would break some."""
+    measured 2 fields mended with linenet 1.1.2 ("291" read "221", "49" read "48": the digit model
+    sure of the digit the members split on), 1 with 1.3.0's field members, none broken (README,
+    "The digit model's opinion"). A weight that did nothing would mend none; one that outweighed
+    the line model would break some."""
     assert field_recognizer.line_model.card.data["segmentation_opinion_weight"] > 0
     copy = _line_copy(tmp_path)
     edit_card(copy.with_suffix(".json"), segmentation_opinion_weight=0.0)
@@ -110,7 +111,7 @@ def test_the_digit_models_opinion_mends_fields_and_breaks_none(
         right = ["".join(r.read_image(gray).text.split()) == amount for r in (field_recognizer, alone_reader)]
         mended += right[0] and not right[1]
         broken += right[1] and not right[0]
-    assert mended >= 2 and broken == 0, (mended, broken)
+    assert mended >= 1 and broken == 0, (mended, broken)
 
 
 def test_a_picture_that_is_no_field_has_no_field_confidence(field_recognizer: Recognizer, mnist_test):
