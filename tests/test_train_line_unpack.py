@@ -35,12 +35,12 @@ def test_the_unpacked_members_answer_what_the_int8_file_answers(shared_data: Pat
     x = prepared(validation[:24]).astype(np.float32)[..., None] / 255.0
     unpacked = np.stack([m(x, training=False).numpy() for m in members], axis=1)
     int8 = _int8_logits(LINE_MODEL, x)
-    assert unpacked.shape == int8.shape == (24, 8, 40, 11)
+    assert unpacked.shape == int8.shape == (24, 12, 40, 11)  # linenet 1.3.0: every member, both jobs
     # The same labels step by step, but for the int8 file's rounding of its activations.
     assert (unpacked.argmax(-1) == int8.argmax(-1)).mean() > 0.99
     assert np.abs(unpacked - int8).mean() < 0.05 * np.abs(int8).mean()
-    # Eight different nets, two widths: not one member read eight times.
-    assert len({round(float(unpacked[:, k].sum()), 3) for k in range(8)}) == 8
+    # Twelve different nets, two widths: not one member read twelve times.
+    assert len({round(float(unpacked[:, k].sum()), 3) for k in range(12)}) == 12
     assert {m.get_layer("conv1").kernel.shape[-1] for m in members} == {12, 16}
 
 
