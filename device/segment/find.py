@@ -65,6 +65,7 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
             raise InputError(f"the region of interest {list(roi)} lies outside the {full_w}x{full_h} image")
         gray, ox, oy = gray[y0:y1, x0:x1], x0, y0
     h0, w0 = gray.shape
+    at = (ox, oy)  # where the searched part lies in the input (ox, oy move by a field's padding)
     scale = min(1.0, WORK_MAX_SIDE / max(h0, w0))
     work = (
         gray
@@ -80,12 +81,12 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
         work = cv2.copyMakeBorder(work, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
         ink = _field_ink(work, pad)
         ink.mask = ink.mask[pad:-pad, pad:-pad]
-        full_mask = _mask_in_input(ink.mask, (full_h, full_w), (ox, oy), (w0, h0))
+        full_mask = _mask_in_input(ink.mask, (full_h, full_w), at, (w0, h0))
         ink.mask = cv2.copyMakeBorder(ink.mask, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
         ox, oy = ox - pad / scale, oy - pad / scale
     else:
         ink = _ink(work)
-        full_mask = _mask_in_input(ink.mask, (full_h, full_w), (ox, oy), (w0, h0))
+        full_mask = _mask_in_input(ink.mask, (full_h, full_w), at, (w0, h0))
     if ink.note:
         return Segmentation([], [], full_mask, ink.note)
 
@@ -157,7 +158,9 @@ def find_digits(image: np.ndarray, roi: tuple[int, int, int, int] | None = None)
                     separators.append(" " if gap > WORD_GAP * line_h else "")
             digits.append(digit)
     if lines is not None:
-        lines = _mask_in_input(lines.astype(np.uint8), (full_h, full_w), (ox, oy), (w0, h0)) > 0
+        # In the input's pixels, as the threshold view's mask: without a field's padding.
+        lines = lines[pad : lines.shape[0] - pad, pad : lines.shape[1] - pad]
+        lines = _mask_in_input(lines.astype(np.uint8), (full_h, full_w), at, (w0, h0)) > 0
     return Segmentation(digits, separators, full_mask, gray=whole, lines=lines)
 
 

@@ -225,3 +225,24 @@ def test_touching_numbers_are_read_by_the_members_for_pictures(readers, mnist_te
     page, _ = next(_pages(mnist_test, 1, [(3, 6)]))
     with_line.read_image(page)
     assert jobs == [PICTURES], jobs
+
+
+@pytest.mark.parametrize("as_roi", [True, False])
+def test_the_erased_lines_are_given_in_the_inputs_pixels_for_a_field_too(as_roi):
+    """`Segmentation.lines` for a picture small enough to be a field (paper added around it while
+    it is segmented), alone or as a camera's region of interest: on the box drawn around the
+    number, in the input's pixels (a field-sized region of interest once made segmentation fail)."""
+    from digitkiosk.device.segment import find_digits
+
+    page = np.full((480, 640), 220, np.uint8)
+    for i, digit in enumerate("305"):
+        cv2.putText(page, digit, (210 + i * 30, 250), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 30, 3)
+    cv2.rectangle(page, (195, 205), (330, 275), 30, 2)
+    if as_roi:
+        found, (dx, dy) = find_digits(page, roi=(180, 190, 170, 100)), (0, 0)
+    else:
+        found, (dx, dy) = find_digits(page[190:290, 180:350]), (180, 190)
+    assert len(found.digits) == 3 and found.lines is not None
+    ys, xs = np.nonzero(found.lines)
+    assert abs(ys.min() + dy - 205) <= 3 and abs(ys.max() + dy - 275) <= 3
+    assert abs(xs.min() + dx - 195) <= 3 and abs(xs.max() + dx - 330) <= 3
