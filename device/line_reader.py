@@ -117,7 +117,7 @@ class LineModel:
         out = self.runner.predict(lines)
         out = out.reshape(len(lines), self.members, -1, len(self.card.labels))
         members = self.job_members(job)
-        return out if len(members) == self.members else out[:, members]
+        return out if members == list(range(self.members)) else out[:, members]
 
     @property
     def decoder(self) -> str:
