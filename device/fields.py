@@ -175,7 +175,9 @@ SPECK_PX = 5
 
 def _without_specks(ink: np.ndarray) -> np.ndarray:
     """`ink_of` a picture with its specks (marks of fewer than SPECK_PX inked pixels) cleared."""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats((ink >= 0.5).astype(np.uint8), connectivity=8)
+    from .segment.base import _label
+
+    _, labels, stats = _label((ink >= 0.5).astype(np.uint8))
     small = stats[:, cv2.CC_STAT_AREA] < SPECK_PX
     small[0] = False  # the paper
     if not small.any():

@@ -93,6 +93,8 @@ def _lines_around(
         return None
     import cv2
 
+    from .segment.base import _label
+
     x0, y0, x1, y1 = box
     crop = lines[y0:y1, x0:x1].astype(np.uint8)
     if not crop.any():
@@ -100,7 +102,7 @@ def _lines_around(
     left = min(m.box[0] for m in marks) - x0
     right = max(m.box[0] + m.box[2] for m in marks) - x0
     beyond = LINE_BEYOND * max(m.box[3] for m in marks)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(crop, connectivity=8)
+    _, labels, stats = _label(crop)
     x, w = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH]
     keep = (x < left - beyond) | (x + w > right + beyond)
     keep[0] = False
