@@ -271,8 +271,9 @@ class Recognizer:
                 or any(r.digit is None for r in these)
             )
         from_line: set[int] = set()
-        # Numbers whose digits may touch, read again whole by the line model when there is one
-        # (`touching.py`); not for a field, which `read_field` reads with the line model itself.
+        # Every number read again whole by the line model when there is one, those whose digits
+        # may touch (`number.touching`) taking its reading more readily (`touching.py`); not for a
+        # field, which `read_field` reads with the line model itself.
         if touching and self.line_model is not None and found.gray is not None:
             digits, separators, from_line = reread_touching(
                 self.line_model, found.gray, digits, separators, numbers, found.lines

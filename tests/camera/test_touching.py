@@ -72,31 +72,50 @@ def test_a_touching_number_keeps_its_place_among_separate_ones(readers, mnist_te
     assert sum(t == truth for t, (_, truth) in zip(texts, pages, strict=True)) >= 4, texts
 
 
-def test_separate_digits_read_the_same_and_call_the_line_model_only_for_wide_or_unsure_marks(
-    readers, mnist_test, line_model
-):
-    from digitkiosk.device.segment import find_digits
-
+def test_separate_digits_read_the_same_with_one_line_model_call_per_picture(readers, mnist_test, line_model):
+    """Every number is read again by the line model (`touching.py`), all of a picture's numbers in
+    one interpreter call; separate digits read sure keep segmentation's reading unless the line
+    model finds its own far likelier (`MORE_DIGITS_ODDS`, `SAME_COUNT_ODDS`)."""
     with_line, without = readers
     calls = []
     original = line_model.runner.predict
-    line_model.runner.predict = lambda *a, **k: calls.append(1) or original(*a, **k)
+    line_model.runner.predict = lambda x, *a, **k: calls.append(len(x)) or original(x, *a, **k)
     try:
-        pages = list(_pages(mnist_test, 8, [(3, -25)], seed=3))  # 25 px apart
+        pages = list(_pages(mnist_test, 8, [(3, -25), (2, -25)], seed=3))  # 25 px apart
         texts = [(_text(with_line, img), _text(without, img)) for img, _ in pages]
     finally:
         del line_model.runner.predict
     assert all(a == b for a, b in texts), texts
-    flagged = 0
-    for img, _ in pages:
-        marks = find_digits(img).digits
-        unsure = any(d.digit is None for d in without.read_image(img).digits)
-        # Read as segmentation reads them before it decides (the digit model's whole-mark readings).
-        digits = [r.digit for r in without.classify(np.stack([m.image for m in marks]), paper=False)]
-        flagged += unsure or any(
-            m.parts or m.segments or may_hold_several(m, d) for m, d in zip(marks, digits, strict=True)
-        )
-    assert len(calls) == flagged < len(pages), (len(calls), flagged)
+    assert calls == [2] * len(pages), calls
+
+
+def test_a_number_not_flagged_takes_the_line_models_reading_only_when_far_likelier(mnist_test, line_model):
+    """A touching "463" (the line model reads it so) given as a number segmentation did not flag:
+    read by segmentation as one sure "4" (a merged mark read as one digit, too narrow to flag), the
+    line model's three digits are far likelier and replace it; read as a sure "463", it stays; read
+    as a sure "46", the line model's reading must be MORE_DIGITS_ODDS times likelier."""
+    from digitkiosk.device import touching
+    from digitkiosk.device.line_reader import PICTURES, prepare_line
+    from digitkiosk.device.readings import DigitReading
+    from digitkiosk.device.segment import find_digits
+    from digitkiosk.device.touching import Number, reread_touching
+
+    page, text = list(_pages(mnist_test, 16, [(3, 6)]))[15]
+    assert text == "463"
+    marks = find_digits(page).digits
+
+    def read(segmented: str) -> str:
+        cut = [DigitReading.from_probs(np.eye(10)[int(d)] * 0.99 + 0.001, 0.5, np.zeros((28, 28)), None)
+               for d in segmented]  # fmt: skip
+        digits, _, _ = reread_touching(line_model, page, cut, [""] * (len(cut) - 1),
+                                       [Number(0, len(cut), marks, False)])  # fmt: skip
+        return "".join(d.label for d in digits)
+
+    assert read("4") == "463" and read("463") == "463"
+    x0, y0, x1, y1 = number_box(marks, page.shape)
+    probs = line_model.probs(prepare_line(page[y0:y1, x0:x1])[None], PICTURES)[0]
+    odds = line_model.probability(probs, (4, 6, 3)) / max(line_model.probability(probs, (4, 6)), 1e-300)
+    assert read("46") == ("463" if odds > touching.MORE_DIGITS_ODDS else "46")
 
 
 def test_number_box_margins_and_wide_marks():
