@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from .ctc import LineChar
     from .line_reader import LineModel
     from .readings import DigitReading
     from .segment import FoundDigit
@@ -201,7 +202,7 @@ def reread_touching(
 
 
 def _takes_line_reading(
-    model: LineModel, probs: np.ndarray, chars: list, cut: list[DigitReading], touching: bool
+    model: LineModel, probs: np.ndarray, chars: list[LineChar], cut: list[DigitReading], touching: bool
 ) -> bool:
     """Whether a number's line-model reading (`chars`, from its (K, T, C) `probs`) replaces
     segmentation's (`cut`): never with fewer digits; with more, or as many where segmentation
