@@ -113,11 +113,18 @@ class LineModel:
     def probs(self, lines: np.ndarray, job: str = FIELDS) -> np.ndarray:
         """(N, LINE_HEIGHT, LINE_WIDTH) prepared lines → (N, K, T, C) per-member per-step
         probabilities of the K members that read for `job` (`job_members`)."""
+        return self._for_job(self._every_member(lines), job)
+
+    def _every_member(self, lines: np.ndarray) -> np.ndarray:
+        """Prepared lines → (N, members, T, C): every member's probabilities, one interpreter call."""
         lines = np.asarray(lines, np.float32).reshape(-1, LINE_HEIGHT, LINE_WIDTH)
         out = self.runner.predict(lines)
-        out = out.reshape(len(lines), self.members, -1, len(self.card.labels))
+        return out.reshape(len(lines), self.members, -1, len(self.card.labels))
+
+    def _for_job(self, every: np.ndarray, job: str) -> np.ndarray:
+        """(N, members, T, C) → the members that read for `job` (all of them: as it is)."""
         members = self.job_members(job)
-        return out if members == list(range(self.members)) else out[:, members]
+        return every if members == list(range(self.members)) else every[:, members]
 
     @property
     def decoder(self) -> str:
@@ -190,22 +197,24 @@ def line_model_from(
     runner, backend_name = open_runner(card, package.model_bytes, package.model_path, backend, num_threads)
     model = LineModel(package, runner, backend_name, trust, card.labels.index(BLANK_LABEL))
     _check_jobs(model, package.model_path)
-    for job in JOBS:
-        _self_test(model, package.model_path, job)
+    _self_test(model, package.model_path)
     log.info("loaded line model %s %s (%s)", card.name, card.version, trust)
     return model
 
 
-def _self_test(model: LineModel, path: Path, job: str) -> None:
-    """An empty line, read by the members of `job`: probabilities, and no digit."""
+def _self_test(model: LineModel, path: Path) -> None:
+    """An empty line, read once, then by the members of each job (JOBS): probabilities, and no
+    digit."""
     try:
-        empty = model.probs(np.zeros((1, LINE_HEIGHT, LINE_WIDTH), np.float32), job)[0]
+        every = model._every_member(np.zeros((1, LINE_HEIGHT, LINE_WIDTH), np.float32))
     except (ValueError, RuntimeError) as e:
         raise SelfTestFailedError(f"self-test failed: {path} does not run ({_first_line(e)})") from None
-    if not np.isfinite(empty).all() or np.abs(empty.sum(axis=-1) - 1.0).max() > 0.05:
-        raise SelfTestFailedError(f"self-test failed: {path} does not output probabilities")
-    if model.decode(empty):
-        raise SelfTestFailedError(f"self-test failed: {path} reads digits on an empty field")
+    for job in JOBS:
+        empty = model._for_job(every, job)[0]
+        if not np.isfinite(empty).all() or np.abs(empty.sum(axis=-1) - 1.0).max() > 0.05:
+            raise SelfTestFailedError(f"self-test failed: {path} does not output probabilities")
+        if model.decode(empty):
+            raise SelfTestFailedError(f"self-test failed: {path} reads digits on an empty field")
 
 
 def _check_jobs(model: LineModel, path: Path) -> None:

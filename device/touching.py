@@ -155,11 +155,10 @@ def reread_touching(
     from .line_reader import PICTURES, line_digits, prepare_line
     from .readings import Reading
 
-    todo = [n for n in numbers if n.end > n.start]
-    if not todo:
+    if not numbers:
         return digits, separators, set()
     crops = []
-    for n in todo:
+    for n in numbers:
         x0, y0, x1, y1 = number_box(n.marks, gray.shape[:2])
         printed = _lines_around(lines, n.marks, (x0, y0, x1, y1))
         crops.append((x0, y0, without_lines(gray[y0:y1, x0:x1], printed)))
@@ -169,14 +168,14 @@ def reread_touching(
     before = ["", *separators]
     weight = float(model.card.data.get("segmentation_opinion_weight", 0.0))
     replaced: dict[int, tuple[int, list[DigitReading]]] = {}  # start → (end, readings)
-    for n, (x0, y0, crop), line, p in zip(todo, crops, lines, probs, strict=True):
+    for n, (x0, y0, crop), line, p in zip(numbers, crops, lines, probs, strict=True):
         chars = model.decode(p)
         if not chars:
             continue  # the line model reads nothing there: segmentation's reading stands
         cut = digits[n.start : n.end]
-        if not _takes_line_reading(model, p, chars, cut, n.touching):
-            continue
         unsure = any(d.digit is None for d in cut)
+        if not _takes_line_reading(model, p, chars, cut, n.touching, unsure):
+            continue
         if n.touching and unsure and len(chars) == len(cut) and weight > 0:
             # As many digits, one of segmentation's unsure: the digit model's reading of them joins
             # the members' in choosing among their readings of that many (`read_field` does so).
@@ -202,11 +201,16 @@ def reread_touching(
 
 
 def _takes_line_reading(
-    model: LineModel, probs: np.ndarray, chars: list[LineChar], cut: list[DigitReading], touching: bool
+    model: LineModel,
+    probs: np.ndarray,
+    chars: list[LineChar],
+    cut: list[DigitReading],
+    touching: bool,
+    unsure: bool,
 ) -> bool:
     """Whether a number's line-model reading (`chars`, from its (K, T, C) `probs`) replaces
     segmentation's (`cut`): never with fewer digits; with more, or as many where segmentation
-    could not read one, when the number is flagged `touching`; otherwise only where the members
+    could not read one (`unsure`), when the number is flagged `touching`; otherwise only where the members
     find it MORE_DIGITS_ODDS (more digits) or SAME_COUNT_ODDS (as many) times as probable as
     segmentation's reading."""
     if len(chars) < len(cut):
@@ -214,7 +218,7 @@ def _takes_line_reading(
         # model's fewer digits: on the training clips as good, on the test clips it read "442" as
         # "1" and lost 1.7 points of separate digits.
         return False
-    if touching and (len(chars) > len(cut) or any(d.digit is None for d in cut)):
+    if touching and (len(chars) > len(cut) or unsure):
         return True
     line = tuple(c.digit for c in chars)
     segmented = tuple(d.top3[0][0] for d in cut)
