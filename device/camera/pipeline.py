@@ -93,18 +93,19 @@ class StabilityFilter:
     splits or merges a digit now and then is left out of the vote instead of breaking it.
 
     The vote is reported when it has stayed the same for `confirm` frames in a row and tells
-    something new: the first reading, a new layout (or the same layout somewhere else: another
-    sheet), or a reported digit (or "?") now read as another class with a clear majority
-    (averaged confidence at least halfway from the reject threshold to 1). A vote that is merely
-    less sure than the report, or only just surer (a digit wavering between "6" and "?", a "?"
-    whose averaged confidence creeps just over the threshold, a "6" whose last frames lean to
-    "1" just above it) is no news: a static scene gives one report, not one per flicker. A
+    something new: the first reading, a new layout (or the same layout with most of its digits
+    somewhere else: another sheet), or a reported digit (or "?") now read as another class with a
+    clear majority (averaged confidence at least halfway from the reject threshold to 1). A vote
+    that is merely less sure than the report, or only just surer (a digit wavering between "6"
+    and "?", a "?" whose averaged confidence creeps just over the threshold, a "6" whose last
+    frames lean to "1" just above it) is no news: a static scene gives one report, not one per flicker. A
     vote with a "?" waits until its layout has been voted on for `frames` frames more, since
     more frames may settle the digit; only then is it reported as it stands. A new digit count on
     the same sheet (most reported digits still where they were, read alike: a "1" merged with its
     neighbour in some frames, or a digit written next to the others) is news only once the vote
-    pools `recount` frames (four in five of the window): two cuts of touching digits, each in
-    about half the frames, were otherwise reported in turn. An empty view is a
+    pools `recount` frames (four in five of the window) or no frame of the window has the reported
+    layout any more: two cuts of touching digits, each in about half the frames, were otherwise
+    reported in turn. An empty view is a
     layout of its own ("<status>"), so "too dark" or "no digits in view" are reported as stable
     conditions too.
     """
@@ -195,18 +196,27 @@ class StabilityFilter:
         if voted.reading is None or last.reading is None:
             return self.layout(voted) != self.layout(last)  # news unless the same condition again
         if len(voted.reading.digits) != len(last.reading.digits):
-            # Another sheet is news at once; a new count on this one needs a larger majority.
-            return pooled >= self.recount or not _same_sheet(voted.reading, last.reading)
+            # Another sheet is news at once; a new count on this one needs a larger majority, or
+            # the reported layout gone from the window (a new view that never settles to four in
+            # five frames, and whose digits happen to lie where some reported ones did).
+            reported = self.layout(last)
+            return (
+                pooled >= self.recount
+                or not _same_sheet(voted.reading, last.reading)
+                or all(self.layout(r) != reported for r in self._recent)
+            )
         # As many digits as reported: a layout that differs only in its gaps (a space that comes
-        # and goes between two digits) is the same sheet unless a digit moved or clearly changed.
+        # and goes between two digits) is the same sheet unless a digit clearly changed or most
+        # digits moved (another sheet with the same layout). One box that jumps (a faint digit
+        # found whole in some frames, as a fragment in others) is no new sheet.
         clear_majority = (1.0 + voted.reject_threshold) / 2
+        moved = 0
         for new, old in zip(voted.reading.digits, last.reading.digits, strict=True):
             changed = new.digit is not None and new.digit != old.digit
             if changed and new.confidence >= clear_majority:
                 return True  # clearly read, and not what was reported
-            if _moved(new.box, old.box):
-                return True  # another sheet with the same layout
-        return False
+            moved += _moved(new.box, old.box)
+        return 2 * moved > len(voted.reading.digits)
 
     @property
     def reported(self) -> str | None:

@@ -183,12 +183,37 @@ def test_a_digit_written_next_to_the_others_is_reported_after_eight_frames():
     assert _reported_at(frames, recount=STABLE_FRAMES) == [(5, "19 16"), (16, "19 167")]
 
 
+def test_a_new_count_that_never_reaches_four_in_five_is_reported_once_the_old_layout_is_gone():
+    # The sheet now holds more digits, cut two ways in turn (3 frames in 5 one way): never four
+    # in five frames alike, but no frame reads the reported layout any more.
+    frames = [_frame(i, "19 16") for i in range(10)]
+    frames += [_frame(10 + i, "19 167" if i % 5 < 3 else "19 1678") for i in range(20)]
+    assert _reported_at(frames) == [(5, "19 16"), (19, "19 167")]  # the window's 10th frame
+
+
 def test_another_sheet_with_another_count_is_reported_as_soon_as_it_has_a_majority():
     # Hardly any digit where a digit of the same class was: not the reported sheet. Voted as soon
     # as it holds a majority of the window, as without the rule for new counts on the same sheet.
     frames = [_frame(i, "19 16") for i in range(10)] + [_frame(10 + i, "305 82") for i in range(15)]
     assert _reported_at(frames) == [(5, "19 16"), (16, "305 82")]
     assert _reported_at(frames, recount=STABLE_FRAMES) == _reported_at(frames)
+
+
+def test_one_digit_box_that_jumps_is_no_new_sheet():
+    # A faint "3" found whole in some frames and as a fragment higher up in others: its box
+    # jumps by more than half its height, the other digits stay. One report, not one per jump
+    # (a separate scene of the training clips was reported three times so).
+    def jumped(index: int) -> FrameResult:
+        frame = _frame(index, "72 381", conf=[0.97, 0.97, 0.4, 0.97, 0.97])
+        frame.reading.digits[2].box = [130.0, 60.0, 30.0, 30.0]
+        return frame
+
+    frames = [_frame(i, "72 381", conf=[0.97, 0.97, 0.4, 0.97, 0.97]) for i in range(12)]
+    frames += [jumped(12 + i) for i in range(12)]
+    assert _reports(frames) == ["72 ?81"]
+    # All digits elsewhere: another sheet, however alike.
+    frames += [_frame(24 + i, "72 381", conf=[0.97, 0.97, 0.4, 0.97, 0.97], x0=300.0) for i in range(12)]
+    assert _reports(frames) == ["72 ?81", "72 ?81"]
 
 
 def _spaced(frame: FrameResult, separators: list[str]) -> FrameResult:
