@@ -2,7 +2,7 @@
 image → digits latency, and digit / number accuracy on generated test clips.
 
     .venv/bin/python tests/benchmarks/bench_camera.py [--scenes 100] [--frames 20] [--glyphs all|sure]
-        [--split test|train] [--spacing LO,HI] [--model PATH] [--show-errors]
+        [--split test|train] [--spacing LO,HI] [--model PATH] [--show-errors] [--record PATH]
 
 Clips are MJPG .avi files written with OpenCV from real handwritten digits: MNIST *test* images
 and pendigits *test* writers (never trained on), on paper-like backgrounds with uneven light, a
@@ -27,6 +27,9 @@ those the model reads surely when presented clean (the camera path's own loss).
 the pendigits train writers) instead: for tuning the camera path with `--glyphs sure` without
 looking at the test digits. The model has seen most of them, so only the path's loss means
 anything there.
+
+`--record PATH` also writes every frame's result (each digit's probabilities and box), so that
+`replay_stability.py` can vote on the same frames again with other constants of the vote.
 """
 
 from __future__ import annotations
@@ -76,6 +79,31 @@ def _said(reading) -> str:
     return f"{reading.top3[0][0]}:{reading.confidence:.2f}" + ("" if reading.digit is not None else "?")
 
 
+def frame_record(result) -> dict:
+    """What the vote needs of a frame's result (`StabilityFilter`): its status and threshold, and
+    each digit's probabilities and box, with the separators between them."""
+    reading = result.reading
+    return {
+        "status": result.status,
+        "threshold": result.reject_threshold,
+        "digits": None
+        if reading is None
+        else [
+            [[round(float(p), 6) for p in d.probs], None if d.box is None else [float(v) for v in d.box]]
+            for d in reading.digits
+        ],
+        "separators": None if reading is None else list(reading.separators),
+    }
+
+
+def write_record(path: Path, args: dict, scenes: list[dict]) -> None:
+    """The recorded clips, written whole or not at all (temp + rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with gzip.open(tmp, "wt") as f:
+        json.dump({"args": {k: v for k, v in args.items() if k != "record"}, "scenes": scenes}, f)
+    os.replace(tmp, path)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenes", type=int, default=100, help="static scenes per clip kind (default 100)")
@@ -105,6 +133,11 @@ def main() -> int:
         "(default: the bundled one; off: none)",
     )
     ap.add_argument("--show-errors", action="store_true", help="list misread scenes on stderr")
+    ap.add_argument(
+        "--record",
+        metavar="PATH",
+        help="also write every frame's result (.json.gz) for replay_stability.py to vote on again",
+    )
     args = ap.parse_args()
     _pin_one_core()
 
@@ -171,6 +204,7 @@ def main() -> int:
         "busy_s": 0.0,
     }
     per_kind = {}
+    recorded: list[dict] = []  # per scene: its kind, truth and frame results (`--record`)
     with tempfile.TemporaryDirectory() as tmp:
         for kind, bank in banks.items():
             scenes = [
@@ -194,6 +228,10 @@ def main() -> int:
                     scene_no = frame.index // args.frames
                     if frame.index % args.frames == 0:
                         stability = StabilityFilter()  # a new scene: count its reports alone
+                        if args.record:
+                            recorded.append({"kind": kind, "truth": scenes[scene_no][0].text, "frames": []})
+                    if args.record:
+                        recorded[-1]["frames"].append(frame_record(result))
                     per_scene_frames_ok += result.text == scenes[scene_no][0].text
                     stable = stability.update(result)
                     if stable is not None and stable.result.reading is not None:
@@ -242,6 +280,8 @@ def main() -> int:
             totals["numbers_correct"] += numbers_ok
             totals["scenes"] += len(scenes)
             totals["scenes_read_once"] += once
+    if args.record:
+        write_record(Path(args.record), vars(args), recorded)
     figures["clips"] = per_kind
     figures["model"] = recognizer.model.describe()
     figures["paper_model"] = recognizer.paper_model.describe() if recognizer.paper_model else None

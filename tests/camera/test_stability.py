@@ -251,3 +251,39 @@ def test_a_restart_forgets_the_frames_before_a_drop_but_not_the_report():
 
     stability.restart()  # the same view again after a second drop: no second report
     assert [s for s in map(stability.update, [_frame(20 + i, "345") for i in range(10)]) if s] == []
+
+
+def _benchmark(name: str):
+    """A script of tests/benchmarks, imported as a module."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_recorded_frames_replay_as_they_were_voted(tmp_path):
+    # `bench_camera.py --record` → `replay_stability.py`: the vote on the recorded frames reports
+    # what it reported on the frames themselves, so constants chosen by replay hold live.
+    bench, replay = _benchmark("bench_camera"), _benchmark("replay_stability")
+    frames = [_frame(i, "19 16") for i in range(10)]
+    frames += [_frame(10 + i, "191 16" if i % 5 else "19 16") for i in range(15)]
+    frames += [_frame(25 + i, "31", conf=[0.97, 0.5]) for i in range(12)]
+    frames += [_empty(37 + i) for i in range(6)]
+    frames += [_frame(43 + i, "72 381", x0=300.0) for i in range(8)]
+    path = tmp_path / "clips.json.gz"
+    scene = {"kind": "mnist", "truth": "19 16", "frames": [bench.frame_record(f) for f in frames]}
+    bench.write_record(path, {"split": "train", "record": str(path)}, [scene])
+    [(truth, loaded)] = replay.load_scenes([str(path)])
+    live = replay.reports(StabilityFilter(), frames)
+    assert [text for _, text in live] == ["19 16", "191 16", "3?", "72 381"]
+    assert truth == "19 16" and replay.reports(StabilityFilter(), loaded) == live
+    # The replay's figures: this scene reported four times, a quiet one once.
+    quiet = ("45", [_frame(i, "45") for i in range(10)])
+    figures = replay.replay([(truth, loaded), quiet], StabilityFilter, pairs=4, seed=0)
+    assert figures["reported_more_than_once"] == 1 and figures["never_reported"] == 0
+    assert figures["scene_changes"]["pairs"] == 4 and figures["scene_changes"]["never_reported"] == 0
