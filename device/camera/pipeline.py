@@ -98,16 +98,15 @@ class StabilityFilter:
     clear majority (averaged confidence at least halfway from the reject threshold to 1). A vote
     that is merely less sure than the report, or only just surer (a digit wavering between "6"
     and "?", a "?" whose averaged confidence creeps just over the threshold, a "6" whose last
-    frames lean to "1" just above it) is no news: a static scene gives one report, not one per flicker. A
-    vote with a "?" waits until its layout has been voted on for `frames` frames more, since
-    more frames may settle the digit; only then is it reported as it stands. A new digit count on
-    the same sheet (most reported digits still where they were, read alike: a "1" merged with its
-    neighbour in some frames, or a digit written next to the others) is news only once the vote
-    pools `recount` frames (four in five of the window) or no frame of the window has the reported
-    layout any more: two cuts of touching digits, each in about half the frames, were otherwise
-    reported in turn. An empty view is a
-    layout of its own ("<status>"), so "too dark" or "no digits in view" are reported as stable
-    conditions too.
+    frames lean to "1" just above it) is no news: a static scene gives one report, not one per
+    flicker. A vote with a "?" waits until its layout has been voted on for `frames` frames more,
+    since more frames may settle the digit; only then is it reported as it stands. A new digit
+    count on the same sheet (most reported digits still where they were, read alike: a "1" merged
+    with its neighbour in some frames, or a digit written next to the others) is news only once
+    the vote pools `recount` frames (four in five of the window) or no frame of the window has the
+    reported layout any more: two cuts of touching digits, each in about half the frames, were
+    otherwise reported in turn. An empty view is a layout of its own ("<status>"), so "too dark"
+    or "no digits in view" are reported as stable conditions too.
     """
 
     def __init__(

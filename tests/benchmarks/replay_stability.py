@@ -120,7 +120,7 @@ def main() -> int:
 
     try:
         scenes = load_scenes(args.recordings)
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, TypeError) as e:  # not a recording, or a damaged one
         print(f"replay_stability: cannot read the recordings ({type(e).__name__}: {e})", file=sys.stderr)
         return 1
     if len(scenes) < 2:
